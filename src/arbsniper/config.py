@@ -1,0 +1,305 @@
+"""Typed, frozen configuration: one TOML file plus ``ARBSNIPER_*`` environment overrides.
+
+Everything is validated at start: an unknown key, a wrong type or an out-of-range value stops
+start-up with a ``ConfigError`` naming the key. Secrets never live here; they come from the
+environment where they are used and are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+
+from arbsniper.instruments import InstrumentError, parse_instrument
+
+_T = TypeVar("_T")
+
+ENV_PREFIX = "ARBSNIPER_"
+ENV_CONFIG_PATH = "ARBSNIPER_CONFIG"
+
+VENUE_NAMES = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
+
+# Base-tier taker fees in bps as (spot, perp); None where the venue has no such market.
+# Approximate, from the venue facts gathered in shared/venues.md; override per venue in config.
+DEFAULT_TAKER_BPS: dict[str, tuple[float | None, float | None]] = {
+    "binance": (10.0, 5.0),
+    "coinbase": (120.0, None),
+    "bybit": (10.0, 5.5),
+    "okx": (10.0, 5.0),
+    "kucoin": (10.0, 6.0),
+    "bitget": (10.0, 6.0),
+    "hyperliquid": (7.0, 4.5),
+    "paradex": (None, 4.5),
+}
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the offending key."""
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(msg)
+
+
+class DetectorConfig(_Section):
+    """Thresholds and costs of SPEC §5."""
+
+    min_spread_bps: float = 10.0
+    min_net_bps: float = 0.0
+    min_confidence: float = 0.0
+    min_funding_delta: float | None = None  # fraction per 8 h; only checked where set
+    max_quote_age_ms: int = 5000
+    slippage_bps: float = 3.0  # used only where no L2 depth is known for both legs
+    max_notional: float = 10_000.0  # in the buy leg's quote currency
+    holding_hours: float = 8.0  # horizon over which funding is expected to accrue
+    max_sane_spread_bps: float = 500.0  # beyond this a spread is suspect, never tradable
+    update_min_bps: float = 1.0  # an open opportunity is re-announced when net moves this much
+    update_min_size_pct: float = 10.0  # ... or when its size moves by this percentage
+    deny: list[str] = []  # unified instruments never signalled
+
+    def __post_init__(self) -> None:
+        _check(self.min_spread_bps >= 0, "min_spread_bps must be >= 0")
+        _check(self.max_quote_age_ms > 0, "max_quote_age_ms must be > 0")
+        _check(self.slippage_bps >= 0, "slippage_bps must be >= 0")
+        _check(self.max_notional > 0, "max_notional must be > 0")
+        _check(self.holding_hours >= 0, "holding_hours must be >= 0")
+        _check(0 <= self.min_confidence <= 100, "min_confidence must be within 0..100")
+        _check(self.max_sane_spread_bps > self.min_spread_bps, "max_sane_spread_bps must exceed min_spread_bps")
+        _check(self.update_min_bps >= 0 and self.update_min_size_pct >= 0, "update thresholds must be >= 0")
+        for name in self.deny:
+            try:
+                parse_instrument(name)
+            except InstrumentError as exc:
+                raise ValueError(f"deny: {exc}") from None
+
+
+class ConversionConfig(_Section):
+    """How quote currencies convert to the reference currency, from live markets."""
+
+    reference: str = "USD"
+    # currency -> instrument whose mid prices it in the reference or in another listed currency
+    sources: dict[str, str] = msgspec.field(default_factory=lambda: {"USDT": "USDT/USD", "USDC": "USDC/USDT"})
+    max_depeg_bps: float = 100.0  # a rate further than this from 1 stops cross-currency signals
+    max_rate_age_ms: int = 30_000
+
+    def __post_init__(self) -> None:
+        _check(self.max_depeg_bps > 0, "max_depeg_bps must be > 0")
+        _check(self.max_rate_age_ms > 0, "max_rate_age_ms must be > 0")
+        for ccy, inst in self.sources.items():
+            try:
+                parsed = parse_instrument(inst)
+            except InstrumentError as exc:
+                raise ValueError(f"sources.{ccy}: {exc}") from None
+            _check(parsed.base == ccy and not parsed.is_perp, f"sources.{ccy}: {inst} must be the spot market {ccy}/…")
+
+
+class LimitsConfig(_Section):
+    """What a venue accepts for one instrument: lot step, price tick, minimum order value."""
+
+    lot_size: float = 0.0
+    tick_size: float = 0.0
+    min_notional: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check(self.lot_size >= 0 and self.tick_size >= 0 and self.min_notional >= 0, "limits must be >= 0")
+
+
+class VenueConfig(_Section):
+    """Per-venue settings; anything unset takes the venue's defaults."""
+
+    enabled: bool = True
+    markets: list[str] | None = None  # "spot" / "perp"; None = every market the venue has
+    instruments: list[str] | None = None  # unified names; None = the configured bases
+    taker_fee_bps_spot: float | None = None
+    taker_fee_bps_perp: float | None = None
+    max_quote_age_ms: int | None = None
+    base_url: str | None = None  # WebSocket base URL override (tests, demo, proxies)
+    rest_url: str | None = None  # REST base URL override
+    limits: dict[str, LimitsConfig] = {}
+
+    def __post_init__(self) -> None:
+        for m in self.markets or ():
+            _check(m in ("spot", "perp"), f"markets: {m!r} is not 'spot' or 'perp'")
+        for fee in (self.taker_fee_bps_spot, self.taker_fee_bps_perp):
+            _check(fee is None or 0 <= fee < 1000, "taker fees must be within 0..1000 bps")
+        _check(self.max_quote_age_ms is None or self.max_quote_age_ms > 0, "max_quote_age_ms must be > 0")
+        for name in list(self.instruments or ()) + list(self.limits):
+            try:
+                parse_instrument(name)
+            except InstrumentError as exc:
+                raise ValueError(str(exc)) from None
+
+
+class BusConfig(_Section):
+    market_capacity: int = 4096  # distinct (instrument, venue, kind) keys pending before drops
+    signal_capacity: int = 65_536  # per consumer
+
+    def __post_init__(self) -> None:
+        _check(self.market_capacity > 0 and self.signal_capacity > 0, "capacities must be > 0")
+
+
+class HistoryConfig(_Section):
+    enabled: bool = True
+    batch: int = 500
+    flush_ms: int = 200
+
+    def __post_init__(self) -> None:
+        _check(self.batch > 0 and self.flush_ms > 0, "batch and flush_ms must be > 0")
+
+
+class DemoConfig(_Section):
+    """The synthetic market of ``arbsniper run --demo``."""
+
+    seed: int | None = None
+    updates_per_s: float = 2000.0
+    dislocation_every_s: float = 1.5  # mean time between injected genuine dislocations
+    stale_every_s: float = 7.0  # mean time between a venue going quiet on an instrument
+    crossed_every_s: float = 5.0  # mean time between injected crossed (invalid) quotes
+
+    def __post_init__(self) -> None:
+        _check(self.updates_per_s > 0, "updates_per_s must be > 0")
+        for v in (self.dislocation_every_s, self.stale_every_s, self.crossed_every_s):
+            _check(v > 0, "event intervals must be > 0")
+
+
+def default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "arbsniper")
+
+
+class Config(_Section):
+    """The whole resolved configuration."""
+
+    data_dir: str = msgspec.field(default_factory=default_data_dir)
+    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])
+    log_level: str = "INFO"
+    detector: DetectorConfig = DetectorConfig()
+    conversion: ConversionConfig = ConversionConfig()
+    venues: dict[str, VenueConfig] = {}
+    bus: BusConfig = BusConfig()
+    history: HistoryConfig = HistoryConfig()
+    demo: DemoConfig = DemoConfig()
+
+    def __post_init__(self) -> None:
+        _check(self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "log_level must be DEBUG/INFO/WARNING/ERROR")
+        for name in self.venues:
+            _check(name in VENUE_NAMES, f"venues.{name}: unknown venue (known: {', '.join(VENUE_NAMES)})")
+
+    def venue(self, name: str) -> VenueConfig:
+        """The settings of one venue (defaults when it has no section)."""
+        return self.venues.get(name) or VenueConfig()
+
+    def taker_fee_bps(self, venue: str, kind: int) -> float:
+        """Taker fee for a venue's spot (kind 0) or perp (kind 1) market, config first."""
+        vc = self.venue(venue)
+        fee = vc.taker_fee_bps_perp if kind else vc.taker_fee_bps_spot
+        if fee is None:
+            fee = DEFAULT_TAKER_BPS.get(venue, (None, None))[kind]
+        if fee is None:
+            # A venue we have no facts for (tests, demo venues): assume a conservative base tier.
+            fee = 10.0
+        return fee
+
+    def max_quote_age_ns(self, venue: str) -> int:
+        age = self.venue(venue).max_quote_age_ms or self.detector.max_quote_age_ms
+        return age * 1_000_000
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _env_overrides(environ: dict[str, str]) -> list[tuple[str, list[str], Any]]:
+    out = []
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == ENV_CONFIG_PATH:
+            continue
+        # Segments are lower-case keys, except instrument names (table keys such as limits."BTC/USDT").
+        path = [p.upper() if "/" in p else p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
+        if not all(path):
+            raise ConfigError(f"environment {key}: empty key segment (use ARBSNIPER_SECTION__KEY)")
+        out.append((key, path, _parse_env_value(raw)))
+    return out
+
+
+def _format_validation_error(exc: msgspec.ValidationError, origin: str, prefix: str) -> str:
+    msg = str(exc)
+    # msgspec says "... - at `$.detector.min_spread_bps`"; lead with the key, in TOML terms.
+    text, sep, where = msg.rpartition(" - at `")
+    key = where.rstrip("`").removeprefix("$").lstrip(".") if sep else ""
+    if not sep:
+        text = msg
+    key = ".".join(p for p in (prefix, key) if p)
+    return f"{origin}: {key}: {text}" if key else f"{origin}: {text}"
+
+
+def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Resolve the configuration from a TOML file (optional) and the environment."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None:
+        path = environ.get(ENV_CONFIG_PATH) or None
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        p = Path(path).expanduser()
+        origin = str(p)
+        try:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+    for key, keypath, value in _env_overrides(environ):
+        node = data
+        for part in keypath[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"environment {key}: {'.'.join(keypath[:-1])} is not a table")
+            node = child
+        node[keypath[-1]] = value
+        origin = f"{origin} + environment"
+    # Tables keyed by name (venues, limits) are checked one by one first, so that an error names
+    # the venue and instrument: msgspec elides dict keys from its error paths.
+    venues = data.get("venues")
+    if isinstance(venues, dict):
+        for vname, vdata in venues.items():
+            limits = vdata.get("limits") if isinstance(vdata, dict) else None
+            for lname, ldata in (limits or {}).items() if isinstance(limits, dict) else ():
+                _convert(ldata, LimitsConfig, origin, f"venues.{vname}.limits.{lname}")
+            _convert(vdata, VenueConfig, origin, f"venues.{vname}")
+    return _convert(data, Config, origin, "")
+
+
+def _convert(data: Any, typ: type[_T], origin: str, prefix: str) -> _T:
+    try:
+        return msgspec.convert(data, typ, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, origin, prefix)) from None
+
+
+def config_to_toml(config: Config) -> str:
+    """Render the resolved config as TOML (for ``arbsniper config --print``)."""
+    import tomli_w
+
+    def drop_none(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {k: drop_none(v) for k, v in x.items() if v is not None}
+        if isinstance(x, list):
+            return [drop_none(v) for v in x]
+        return x
+
+    return tomli_w.dumps(drop_none(msgspec.to_builtins(config)))
+
