@@ -7,9 +7,9 @@ one WebSocket session in ``session.py`` does all I/O. Parsers are synchronous an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import MarketEvent
@@ -72,3 +72,14 @@ class Venue:
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
         raise NotImplementedError
+
+
+EventSink = Callable[[MarketEvent], None]
+
+
+class MarketSource(Protocol):
+    """Anything that produces normalized market events: connectors, the synthetic market, a replay."""
+
+    async def run(self, sink: EventSink) -> None:
+        """Push events into ``sink`` until cancelled; never block the loop per event."""
+        ...
