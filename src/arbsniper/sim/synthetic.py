@@ -1,0 +1,237 @@
+"""A synthetic but realistic market for the offline demo, the simulator and the benchmark.
+
+Each base asset follows a random walk (shared by all its listings, so venues stay correlated);
+each listing adds its own noise, spread and depth, and sees the reference price through its own
+latency. On top of that, on purpose and at random intervals:
+
+- *dislocations*: one listing's price jumps away from the others for a second or three, then
+  converges back: genuine opportunities that open, update and close;
+- *stale listings*: a listing stops updating for several seconds (its quotes must age out);
+- *crossed quotes*: a listing publishes bid >= ask once (it must be rejected).
+
+The market is a pure function of its seed and the times it is stepped to, so tests are exact.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+from arbsniper.config import DemoConfig
+from arbsniper.instruments import parse_instrument
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One instrument traded on one venue."""
+
+    venue: str
+    instrument: str
+
+
+@dataclass(slots=True)
+class SimBook:
+    """The top ``depth`` levels of one listing at ``ts_ns``; ``crossed`` marks a deliberately bad one."""
+
+    venue: str
+    instrument: str
+    ts_ns: int
+    bids: list[tuple[float, float]]
+    asks: list[tuple[float, float]]
+    crossed: bool = False
+
+
+@dataclass(slots=True)
+class SimFunding:
+    """The current funding rate of a perpetual listing."""
+
+    venue: str
+    instrument: str
+    ts_ns: int
+    rate: float
+    interval_hours: float
+    next_funding_ts_ns: int
+
+
+BASE_PRICES = {"BTC": 97_000.0, "ETH": 3_400.0, "SOL": 190.0, "USDT": 1.0, "USDC": 1.0}
+BASE_SIZES = {"BTC": 0.8, "ETH": 12.0, "SOL": 250.0, "USDT": 200_000.0, "USDC": 200_000.0}
+
+# What each venue lists in the demo: spot and perpetual, in the quote currencies it really uses,
+# plus the conversion markets (USDT/USD on Coinbase, USDC/USDT on Binance) that price USD,
+# USDT and USDC against each other.
+_BASES = ("BTC", "ETH", "SOL")
+DEMO_LISTINGS: list[Listing] = (
+    [Listing("binance", f"{b}/USDT") for b in _BASES]
+    + [Listing("binance", f"{b}/USDT:USDT") for b in _BASES]
+    + [Listing("binance", "USDC/USDT")]
+    + [Listing("coinbase", f"{b}/USD") for b in _BASES]
+    + [Listing("coinbase", "USDT/USD")]
+    + [Listing("bybit", f"{b}/USDT") for b in _BASES]
+    + [Listing("bybit", f"{b}/USDT:USDT") for b in _BASES]
+    + [Listing("okx", f"{b}/USDT") for b in _BASES]
+    + [Listing("okx", f"{b}/USDT:USDT") for b in _BASES]
+    + [Listing("kucoin", f"{b}/USDT") for b in _BASES]
+    + [Listing("bitget", f"{b}/USDT") for b in _BASES]
+    + [Listing("bitget", f"{b}/USDT:USDT") for b in _BASES]
+    + [Listing("hyperliquid", f"{b}/USDC:USDC") for b in _BASES]
+    + [Listing("paradex", f"{b}/USD:USDC") for b in _BASES]
+)
+
+# Funding intervals (hours) per venue, as the venues publish them.
+FUNDING_INTERVAL_H = {"hyperliquid": 1.0, "paradex": 8.0}
+_STABLE_RATES = {"USD": 1.0, "USDT": 0.9998, "USDC": 0.9999}
+
+
+class _ListingState:
+    __slots__ = (
+        "listing", "base", "quote", "is_perp", "half_spread_bps", "noise_bps", "lag_ns", "size",
+        "tick", "offset_bps", "dislocation_bps", "dislocation_until_ns", "quiet_until_ns",
+        "funding_rate", "funding_interval_h", "next_funding_ns",
+    )
+
+    def __init__(self, listing: Listing, rng: random.Random) -> None:
+        inst = parse_instrument(listing.instrument)
+        self.listing = listing
+        self.base = inst.base
+        self.quote = inst.quote
+        self.is_perp = inst.is_perp
+        stable = inst.base in _STABLE_RATES
+        self.half_spread_bps = rng.uniform(0.3, 0.8) if stable else rng.uniform(0.4, 2.0)
+        self.noise_bps = 0.2 if stable else rng.uniform(0.5, 2.5)
+        self.lag_ns = int(rng.uniform(5, 120) * 1e6)
+        self.size = BASE_SIZES.get(inst.base, 10.0)
+        price = BASE_PRICES.get(inst.base, 100.0)
+        self.tick = 10 ** math.floor(math.log10(price) - 5)  # about 0.1 bps of the price
+        self.offset_bps = rng.gauss(0.0, 1.0)  # persistent small basis per venue
+        self.dislocation_bps = 0.0
+        self.dislocation_until_ns = 0
+        self.quiet_until_ns = 0
+        self.funding_interval_h = FUNDING_INTERVAL_H.get(listing.venue, 8.0)
+        # Typical funding: ~0.01 % per 8 h, with per-venue differences.
+        self.funding_rate = rng.gauss(0.0001, 0.00008) * self.funding_interval_h / 8.0
+        self.next_funding_ns = 0
+
+
+class SyntheticMarket:
+    """Correlated random-walk markets for a set of listings, stepped by (simulated) time."""
+
+    def __init__(self, listings: list[Listing], demo: DemoConfig | None = None, seed: int | None = None, depth: int = 10) -> None:
+        if not listings:
+            raise ValueError("SyntheticMarket needs at least one listing")
+        self.demo = demo or DemoConfig()
+        self.rng = random.Random(seed if seed is not None else self.demo.seed)
+        self.depth = depth
+        self.listings = list(listings)
+        self.states = [_ListingState(lst, self.rng) for lst in self.listings]
+        self.mid: dict[str, float] = {}
+        for st in self.states:
+            self.mid.setdefault(st.base, BASE_PRICES.get(st.base, 100.0))
+        self.vol_bps_per_sqrt_s = {b: (0.05 if b in _STABLE_RATES else 6.0) for b in self.mid}
+        self.now_ns: int | None = None
+        self._next_dislocation_ns = 0
+        self._next_quiet_ns = 0
+        self._next_crossed_ns = 0
+        self._next_funding_ns = 0
+        self._carry = 0.0
+        self._pending_crossed: _ListingState | None = None
+
+    def _exp_ns(self, mean_s: float) -> int:
+        return int(self.rng.expovariate(1.0 / mean_s) * 1e9)
+
+    def step(self, now_ns: int) -> list[SimBook | SimFunding]:
+        """Advance to ``now_ns`` and return the updates published since the previous step."""
+        if self.now_ns is None:
+            self.now_ns = now_ns
+            self._next_dislocation_ns = now_ns + self._exp_ns(self.demo.dislocation_every_s)
+            self._next_quiet_ns = now_ns + self._exp_ns(self.demo.stale_every_s)
+            self._next_crossed_ns = now_ns + self._exp_ns(self.demo.crossed_every_s)
+            self._next_funding_ns = now_ns
+            # Publish every listing once so all venues start with a full book.
+            return [self._book(st, now_ns) for st in self.states] + self._fundings(now_ns)
+        dt_ns = now_ns - self.now_ns
+        if dt_ns <= 0:
+            return []
+        self.now_ns = now_ns
+        dt_s = dt_ns / 1e9
+        rng = self.rng
+        for base in self.mid:
+            sigma = self.vol_bps_per_sqrt_s[base] * math.sqrt(dt_s) / 1e4
+            self.mid[base] *= math.exp(rng.gauss(0.0, sigma))
+        self._inject_events(now_ns)
+        # How many listing updates happened in dt: Poisson-ish via a carried fractional count.
+        self._carry += self.demo.updates_per_s * dt_s
+        n = int(self._carry)
+        self._carry -= n
+        out: list[SimBook | SimFunding] = []
+        for _ in range(n):
+            st = self.states[rng.randrange(len(self.states))]
+            if st.quiet_until_ns > now_ns:
+                continue
+            out.append(self._book(st, now_ns))
+        if now_ns >= self._next_funding_ns:
+            out.extend(self._fundings(now_ns))
+            self._next_funding_ns = now_ns + 5_000_000_000
+        return out
+
+    def _inject_events(self, now_ns: int) -> None:
+        rng = self.rng
+        tradable = [s for s in self.states if s.base not in _STABLE_RATES]
+        if now_ns >= self._next_dislocation_ns and tradable:
+            st = rng.choice(tradable)
+            st.dislocation_bps = rng.choice((-1.0, 1.0)) * rng.uniform(30.0, 90.0)
+            st.dislocation_until_ns = now_ns + int(rng.uniform(0.6, 3.0) * 1e9)
+            self._next_dislocation_ns = now_ns + self._exp_ns(self.demo.dislocation_every_s)
+        if now_ns >= self._next_quiet_ns and tradable:
+            st = rng.choice(tradable)
+            st.quiet_until_ns = now_ns + int(rng.uniform(6.0, 9.0) * 1e9)
+            self._next_quiet_ns = now_ns + self._exp_ns(self.demo.stale_every_s)
+        if now_ns >= self._next_crossed_ns and tradable:
+            self._pending_crossed = rng.choice(tradable)
+            self._next_crossed_ns = now_ns + self._exp_ns(self.demo.crossed_every_s)
+
+    def _price(self, st: _ListingState, now_ns: int) -> float:
+        mid = self.mid[st.base] / _STABLE_RATES.get(st.quote, 1.0)
+        bps = st.offset_bps + self.rng.gauss(0.0, st.noise_bps)
+        if st.dislocation_until_ns > now_ns:
+            # Decays towards zero as the venue catches up.
+            bps += st.dislocation_bps
+        elif st.dislocation_bps:
+            st.dislocation_bps = 0.0
+        return mid * (1.0 + bps / 1e4)
+
+    def _book(self, st: _ListingState, now_ns: int) -> SimBook:
+        rng = self.rng
+        mid = self._price(st, now_ns)
+        half = mid * st.half_spread_bps / 1e4
+        tick = st.tick
+        best_bid = math.floor((mid - half) / tick) * tick
+        best_ask = math.ceil((mid + half) / tick) * tick
+        if best_ask <= best_bid:
+            best_ask = best_bid + tick
+        bids: list[tuple[float, float]] = []
+        asks: list[tuple[float, float]] = []
+        ticks = max(1, round(mid * 0.5 / 1e4 / tick))  # levels about 0.5 bps apart, on the tick grid
+        digits = max(0, -round(math.log10(tick)))
+        for i in range(self.depth):
+            bids.append((round(best_bid - i * ticks * tick, digits), round(st.size * rng.uniform(0.2, 1.5) * (1 + i * 0.3), 6)))
+            asks.append((round(best_ask + i * ticks * tick, digits), round(st.size * rng.uniform(0.2, 1.5) * (1 + i * 0.3), 6)))
+        crossed = False
+        if self._pending_crossed is st:
+            self._pending_crossed = None
+            crossed = True
+            bids[0], asks[0] = (asks[0][0] * 1.001, bids[0][1]), (bids[0][0], asks[0][1])
+        ts = now_ns - st.lag_ns
+        return SimBook(st.listing.venue, st.listing.instrument, ts, bids, asks, crossed)
+
+    def _fundings(self, now_ns: int) -> list[SimFunding]:
+        out = []
+        for st in self.states:
+            if not st.is_perp:
+                continue
+            st.funding_rate += self.rng.gauss(0.0, 0.000005)
+            interval_ns = int(st.funding_interval_h * 3600e9)
+            if st.next_funding_ns <= now_ns:
+                st.next_funding_ns = (now_ns // interval_ns + 1) * interval_ns
+            out.append(SimFunding(st.listing.venue, st.listing.instrument, now_ns, st.funding_rate, st.funding_interval_h, st.next_funding_ns))
+        return out
