@@ -15,9 +15,9 @@ import sys
 import time
 
 FRAME = (
-    '{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"97012.34000000",'
-    '"B":"31.21000000","a":"97012.35000000","A":"40.66000000"}}'
-).encode()
+    b'{"stream":"btcusdt@bookTicker","data":{"u":400900217,"s":"BTCUSDT","b":"97012.34000000",'
+    b'"B":"31.21000000","a":"97012.35000000","A":"40.66000000"}}'
+)
 
 
 def _serve(port_q: mp.Queue, n: int) -> None:

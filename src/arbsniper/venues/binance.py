@@ -253,7 +253,7 @@ class Binance(Venue):
             if d.u < book.seq:
                 return []
             if iid in self._first_after_snapshot:
-                if d.U > book.seq:
+                if book.seq < d.U:
                     out.append(self.invalidate(iid, f"depth U={d.U} after snapshot {book.seq}: snapshot too old", recv_ts_ns))
                     self._pending[iid] = [d]
                     return out
@@ -265,7 +265,7 @@ class Binance(Venue):
         else:
             if d.u <= book.seq:
                 return []
-            if d.U > book.seq + 1:
+            if book.seq + 1 < d.U:
                 out.append(self.invalidate(iid, f"depth gap: U={d.U} but last u={book.seq}", recv_ts_ns))
                 self._pending[iid] = [d]
                 return out
@@ -327,7 +327,7 @@ class Binance(Venue):
                     self._pending[iid] = [x for x in pending if x.u > last]
                     return [self.invalidate(iid, f"snapshot {last} older than buffered U={d.U}", recv_ts_ns)]
                 first = False
-            elif (d.pu != book.seq) if self.perp else (d.U != book.seq + 1):
+            elif (d.pu != book.seq) if self.perp else (book.seq + 1 != d.U):
                 self._pending[iid] = [d]
                 return [self.invalidate(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)]
             self._apply(book, d)
