@@ -65,7 +65,7 @@ class SimConnection:
     def send(self, text: str | bytes) -> None:
         """Send a text frame, honouring the silent and delay faults."""
         t = self.transport
-        if t is None or t.is_disconnected():
+        if t is None or t.is_disconnected:
             return
         faults = self.server.faults
         if faults.silent:
@@ -90,7 +90,7 @@ class SimConnection:
 
 
 def _send_later(t: picows.WSTransport, data: bytes) -> None:
-    if not t.is_disconnected():
+    if not t.is_disconnected:
         t.send(picows.WSMsgType.TEXT, data)
 
 
@@ -187,7 +187,7 @@ class SimVenueServer:
             if self.faults.mute_pongs or self.faults.silent:
                 continue
             for conn in list(self.connections):
-                if conn.transport is not None and not conn.transport.is_disconnected():
+                if conn.transport is not None and not conn.transport.is_disconnected:
                     conn.transport.send_ping(b"sim")
 
     def _factory(self, request: picows.WSUpgradeRequest) -> object:

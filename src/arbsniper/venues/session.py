@@ -284,7 +284,7 @@ class VenueSession:
 
     def send(self, text: str) -> None:
         """Send one text frame on the current connection (dropped when there is none)."""
-        if self._transport is not None and not self._transport.is_disconnected():
+        if self._transport is not None and not self._transport.is_disconnected:
             self._transport.send(picows.WSMsgType.TEXT, text.encode())
 
     async def _watch(self, transport: picows.WSTransport) -> tuple[str, bool]:
