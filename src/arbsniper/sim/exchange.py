@@ -68,6 +68,18 @@ class Simulator:
             await asyncio.sleep(self.step_s)
             self.step(time.time_ns())
 
+    async def pause(self) -> None:
+        """Stop publishing (servers stay up): tests compare books once the stream is quiet."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def resume(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._drive())
+
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -134,6 +134,8 @@ class SimVenueServer:
     venue: ClassVar[str]
     markets: ClassVar[tuple[str, ...]]
     server_ping_interval_s: ClassVar[float | None] = None  # protocol pings from the server side
+    has_sequence: ClassVar[bool] = True  # L2 messages carry sequence ids (skip_sequence works)
+    has_checksum: ClassVar[bool] = False  # L2 messages carry a checksum (corrupt_checksum works)
 
     def __init__(self, listings: Iterable[Listing], host: str = "127.0.0.1") -> None:
         self.host = host
