@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 from arbsniper.venues.binance import Binance
+from arbsniper.venues.okx import Okx
 
 REGISTRY: dict[str, type[Venue]] = {
     "binance": Binance,
+    "okx": Okx,
 }
 
 __all__ = ["REGISTRY", "FrameError", "Heartbeat", "Venue"]
