@@ -15,12 +15,14 @@ from collections.abc import Iterable
 
 from arbsniper.config import DemoConfig
 from arbsniper.sim.binance import BinanceSim
+from arbsniper.sim.bybit import BybitSim
 from arbsniper.sim.okx import OkxSim
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
 
 SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
     "binance": BinanceSim,
+    "bybit": BybitSim,
     "okx": OkxSim,
 }
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 from arbsniper.venues.binance import Binance
+from arbsniper.venues.bybit import Bybit
 from arbsniper.venues.okx import Okx
 
 REGISTRY: dict[str, type[Venue]] = {
     "binance": Binance,
+    "bybit": Bybit,
     "okx": Okx,
 }
 
