@@ -29,7 +29,7 @@ import math
 
 from arbsniper.config import Config
 from arbsniper.engine import lifecycle as lc
-from arbsniper.engine.lifecycle import Lifecycle, pair_key
+from arbsniper.engine.lifecycle import INST_BITS, SLOT_BITS, Lifecycle
 from arbsniper.engine.state import Conversion, MarketState
 from arbsniper.model import PERP
 
@@ -58,6 +58,7 @@ class Detector:
         # The triggering event's stamps, set per update (saves passing them through every call).
         self._exch_ns = 0
         self._recv_ns = 0
+        self._seen: set[int] = set()  # pairs judged during the current scan
         self.grow()
 
     def grow(self) -> None:
@@ -79,71 +80,85 @@ class Detector:
         k = self.k_spread
         open_here = self.lifecycle.open_at[i][v]
         sibs = self.siblings[i]
-        same = open_here or max(bids) >= my_ask * k or my_bid >= min(asks) * k
-        if not same and not sibs:
+        same = max(bids) >= my_ask * k or my_bid >= min(asks) * k
+        if not same and not sibs and not open_here:
             return  # the common case: no venue is far enough away in either direction
         self._exch_ns = exch_ns
         self._recv_ns = now_ns
+        seen = self._seen
+        seen.clear()
         if same:
             check = self._check
-            opened = self.lifecycle.open
             for w in range(st.nv):
                 if w == v:
                     continue
-                if bids[w] >= my_ask * k or (open_here and pair_key(i, v, i, w) in opened):
+                if bids[w] >= my_ask * k:
                     check(i, v, i, w, 1.0, now_ns)
-                if my_bid >= asks[w] * k or (open_here and pair_key(i, w, i, v) in opened):
+                if my_bid >= asks[w] * k:
                     check(i, w, i, v, 1.0, now_ns)
         if sibs:
-            self._scan_siblings(i, v, now_ns, sibs, open_here)
+            self._scan_siblings(i, v, now_ns, sibs)
+        if open_here:
+            # Open pairs that are no longer candidates must still be re-judged (to close them).
+            opened = self.lifecycle.open
+            for key in tuple(self.lifecycle.open_keys[i][v]):
+                if key not in seen:
+                    o = opened.get(key)
+                    if o is not None:
+                        self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
 
-    def _scan_siblings(self, i: int, v: int, now_ns: int, sibs: list[int], open_here: int) -> None:
+    def _scan_siblings(self, i: int, v: int, now_ns: int, sibs: list[int]) -> None:
         st = self.state
         my_bid = st.bid[i][v]
         my_ask = st.ask[i][v]
         k = self.k_spread
-        opened = self.lifecycle.open
         qi = st.quote_ccy[i]
         for j in sibs:
             f_ji = self.conv.factor(st.quote_ccy[j], qi, now_ns)  # j's prices into i's currency
+            if not f_ji:
+                continue
             bj = st.bid[j]
             aj = st.ask[j]
-            if not open_here and not (f_ji and (max(bj) * f_ji >= my_ask * k or my_bid >= min(aj) * f_ji * k)):
+            if max(bj) * f_ji < my_ask * k and my_bid < min(aj) * f_ji * k:
                 continue
-            f_ij = (1.0 / f_ji) if f_ji else 0.0
+            f_ij = 1.0 / f_ji
             for w in range(st.nv):
                 if w == v:
                     continue
-                if (f_ji and bj[w] * f_ji >= my_ask * k) or (open_here and pair_key(i, v, j, w) in opened):
+                if bj[w] * f_ji >= my_ask * k:
                     self._check(i, v, j, w, f_ji, now_ns)
-                if (f_ji and my_bid >= aj[w] * f_ji * k) or (open_here and pair_key(j, w, i, v) in opened):
+                if my_bid >= aj[w] * f_ji * k:
                     self._check(j, w, i, v, f_ij, now_ns)
 
     def recheck_slot(self, i: int, v: int, now_ns: int) -> None:
         """Re-evaluate the open opportunities touching a slot (after a status or a rejected quote)."""
-        if not self.lifecycle.open_at[i][v]:
+        keys = self.lifecycle.open_keys[i][v]
+        if not keys:
             return
         self._exch_ns = 0
         self._recv_ns = now_ns
-        for key, o in list(self.lifecycle.open.items()):
-            if (o.ia == i and o.a == v) or (o.ib == i and o.b == v):
-                self._recheck(key, o.ia, o.a, o.ib, o.b, now_ns)
+        opened = self.lifecycle.open
+        for key in tuple(keys):
+            o = opened.get(key)
+            if o is not None:
+                self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
 
     def recheck_all(self, now_ns: int) -> None:
         """Re-evaluate every open opportunity: closes those gone stale while nothing updated them."""
         self._exch_ns = 0
         self._recv_ns = now_ns
-        for key, o in list(self.lifecycle.open.items()):
-            self._recheck(key, o.ia, o.a, o.ib, o.b, now_ns)
+        for o in list(self.lifecycle.open.values()):
+            self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
 
-    def _recheck(self, key: int, ia: int, a: int, ib: int, b: int, now_ns: int) -> None:
+    def _recheck(self, ia: int, a: int, ib: int, b: int, now_ns: int) -> None:
         st = self.state
         f = self.conv.factor(st.quote_ccy[ib], st.quote_ccy[ia], now_ns) if ia != ib else 1.0
         self._check(ia, a, ib, b, f, now_ns)
 
     def _check(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> None:
         r = self.evaluate(ia, a, ib, b, f, now_ns)
-        key = pair_key(ia, a, ib, b)
+        key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # lifecycle.pair_key, inlined
+        self._seen.add(key)
         if type(r) is str:
             self.rejected[r] = self.rejected.get(r, 0) + 1
             if key in self.lifecycle.open:
@@ -197,20 +212,31 @@ class Detector:
             vwap_sell = proceeds / size
             slippage_bps = max(0.0, (vwap_buy - ask) / ask * 1e4) + max(0.0, (bid - vwap_sell) / bid * 1e4)
         else:
-            size = min(st.ask_size[ia][a], st.bid_size[ib][b], self.max_notional / ask)
+            # Top of book only. (Conditionals, not min(): this runs on the hot path.)
+            size = st.ask_size[ia][a]
+            other = st.bid_size[ib][b]
+            if other < size:
+                size = other
+            other = self.max_notional / ask
+            if other < size:
+                size = other
             vwap_buy = ask
             slippage_bps = self.slippage_bps
         net_bps = spread_bps - fees_bps - slippage_bps + funding_bps
         if net_bps < self.min_net_bps:
             return lc.UNPROFITABLE
-        lot = max(st.lot[ia][a], st.lot[ib][b])
+        lot = st.lot[ia][a]
+        other = st.lot[ib][b]
+        if other > lot:
+            lot = other
         if lot > 0.0:
             size = math.floor(size / lot + 1e-9) * lot
         if size <= 0.0 or size * ask < st.min_notional[ia][a] or size * sell_native < st.min_notional[ib][b]:
             return lc.TOO_SMALL
         fd8 = fd_h * 8.0
-        confidence = 20.0 + 50.0 * min(spread_bps / 50.0, 1.0) + 30.0 * min(abs(fd8) / 0.01, 1.0)
-        confidence = min(100.0, max(0.0, confidence))
+        # 20 + 50·min(spread/50, 1) + 30·min(|Δfunding|/0.01, 1); spread ≥ min_spread ≥ 0 here,
+        # so the sum already lies within 20..100.
+        confidence = 20.0 + (50.0 if spread_bps >= 50.0 else spread_bps) + (30.0 if fd8 >= 0.01 or fd8 <= -0.01 else 3000.0 * abs(fd8))
         if confidence < self.min_confidence:
             return lc.LOW_CONFIDENCE
         if (

@@ -72,6 +72,8 @@ class Lifecycle:
         self.update_min_size = config.detector.update_min_size_pct / 100.0
         self.open: dict[int, OpenOpportunity] = {}
         self.open_at: list[list[int]] = []  # per (instrument, venue): open opportunities touching it
+        self.open_keys: list[list[set[int]]] = []  # per (instrument, venue): their keys
+        self._names: dict[tuple[int, int, int, int], tuple[str, str, str, str, str, str]] = {}
         self.opened = 0
         self.updated = 0
         self.closed = 0
@@ -82,8 +84,11 @@ class Lifecycle:
         nv, ni = len(self.symbols.venues), len(self.symbols.instruments)
         while len(self.open_at) < ni:
             self.open_at.append([])
+            self.open_keys.append([])
         for row in self.open_at:
             row.extend([0] * (nv - len(row)))
+        for krow in self.open_keys:
+            krow.extend(set() for _ in range(nv - len(krow)))
 
     def qualify(self, key: int, ia: int, a: int, ib: int, b: int, m: tuple, now_ns: int, exch_ns: int, recv_ns: int) -> None:
         """The pair qualifies now: open it, or re-announce it if its numbers moved materially."""
@@ -98,6 +103,8 @@ class Lifecycle:
             self.open[key] = o
             self.open_at[ia][a] += 1
             self.open_at[ib][b] += 1
+            self.open_keys[ia][a].add(key)
+            self.open_keys[ib][b].add(key)
             self.opened += 1
             self.emit(self._signal(o, "open", m, recv_ns, None, 0))
             return
@@ -115,23 +122,25 @@ class Lifecycle:
             return
         self.open_at[o.ia][o.a] -= 1
         self.open_at[o.ib][o.b] -= 1
+        self.open_keys[o.ia][o.a].discard(key)
+        self.open_keys[o.ib][o.b].discard(key)
         self.closed += 1
         self.close_reasons[reason] = self.close_reasons.get(reason, 0) + 1
         duration_ms = max(0, (now_ns - o.opened_ns) // 1_000_000)
         self.emit(self._signal(o, "close", o.metrics, recv_ns, reason, duration_ms))
 
     def _signal(self, o: OpenOpportunity, event: str, m: tuple, recv_ns: int, reason: str | None, duration_ms: int) -> Signal:
-        sym = self.symbols
-        buy_venue = sym.venues[o.a]
-        sell_venue = sym.venues[o.b]
-        buy_inst = sym.instruments[o.ia]
+        names = self._names.get((o.ia, o.a, o.ib, o.b))
+        if names is None:
+            names = self._names[(o.ia, o.a, o.ib, o.b)] = self._pair_names(o.ia, o.a, o.ib, o.b)
+        action, symbol, buy_venue, sell_venue, sell_symbol, quote_ccy = names
         now = self.clock_ns()
         spread_bps = m[M_SPREAD]
         buy_price = m[M_BUY]
         sell_price = m[M_SELL]
         return Signal(
-            action=f"BUY_{buy_venue.upper()}_SELL_{sell_venue.upper()}",
-            symbol=buy_inst.name,
+            action=action,
+            symbol=symbol,
             spread_pct=round(spread_bps / 100.0, 4),
             buy_price=buy_price,
             sell_price=sell_price,
@@ -142,23 +151,30 @@ class Lifecycle:
             event=event,
             buy_exchange=buy_venue,
             sell_exchange=sell_venue,
-            spread_bps=round(spread_bps, 4),
-            fees_bps=round(m[M_FEES], 4),
-            slippage_bps=round(m[M_SLIP], 4),
-            funding_bps=round(m[M_FUNDING], 4),
-            net_bps=round(m[M_NET], 4),
+            spread_bps=spread_bps,
+            fees_bps=m[M_FEES],
+            slippage_bps=m[M_SLIP],
+            funding_bps=m[M_FUNDING],
+            net_bps=m[M_NET],
             size=m[M_SIZE],
-            profit_quote=round(m[M_PROFIT], 6),
-            confidence=round(m[M_CONF], 2),
-            latency_us=max(0.0, (now - recv_ns) / 1000.0),
+            profit_quote=m[M_PROFIT],
+            confidence=m[M_CONF],
+            latency_us=(now - recv_ns) / 1000.0 if now > recv_ns else 0.0,
             close_reason=reason,
             duration_ms=duration_ms,
-            buy_instrument=buy_inst.name,
-            sell_instrument=sym.instruments[o.ib].name,
-            quote_currency=buy_inst.quote,
+            buy_instrument=symbol,
+            sell_instrument=sell_symbol,
+            quote_currency=quote_ccy,
             conversion_rate=m[M_F],
             funding_delta=m[M_FD8],
         )
+
+    def _pair_names(self, ia: int, a: int, ib: int, b: int) -> tuple[str, str, str, str, str, str]:
+        sym = self.symbols
+        buy_venue, sell_venue = sym.venues[a], sym.venues[b]
+        buy_inst = sym.instruments[ia]
+        return (f"BUY_{buy_venue.upper()}_SELL_{sell_venue.upper()}", buy_inst.name, buy_venue, sell_venue,
+                sym.instruments[ib].name, buy_inst.quote)
 
     def counters(self) -> dict[str, int]:
         return {"open": len(self.open), "opened": self.opened, "updated": self.updated, "closed": self.closed}
