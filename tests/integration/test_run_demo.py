@@ -54,27 +54,31 @@ def test_run_demo_json_prints_spec_signals_and_exits_zero(tmp_path: Path) -> Non
 
 
 def test_sigint_shuts_down_cleanly_and_flushes_history(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        arbsniper("run", "--demo", "--json", "--seed", "5", data_dir=tmp_path),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=demo_env(),
-    )
-    try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # wait for the first signal
-        assert json.loads(first)["event"] == "open"
-        time.sleep(0.3)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with (tmp_path / "stderr.txt").open("w+") as err_file:
+        proc = subprocess.Popen(
+            arbsniper("run", "--demo", "--json", "--seed", "5", data_dir=tmp_path),
+            stdout=subprocess.PIPE, stderr=err_file, text=True, env=demo_env(),
+        )
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()  # wait for the first signal
+            assert json.loads(first)["event"] == "open"
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            rest = proc.stdout.read()  # through the same buffer readline used, until EOF
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        err_file.seek(0)
+        err = err_file.read()
     assert proc.returncode == 0, err[-2000:]
-    printed = 1 + len(out.splitlines())
-    assert count(history_path(tmp_path)) == printed
+    lines = [json.loads(line) for line in [first, *rest.splitlines()]]
+    assert count(history_path(tmp_path)) == len(lines)
     recent = read_recent(history_path(tmp_path), 1)
     assert isinstance(recent[0], Signal)
-    opened = {json.loads(line)["id"] for line in [first, *out.splitlines()] if json.loads(line)["event"] == "open"}
-    closed = {json.loads(line)["id"] for line in [first, *out.splitlines()] if json.loads(line)["event"] == "close"}
+    opened = {d["id"] for d in lines if d["event"] == "open"}
+    closed = {d["id"] for d in lines if d["event"] == "close"}
     assert opened == closed  # nothing left open: shutdown closed it
 
 
