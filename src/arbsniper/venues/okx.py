@@ -184,9 +184,11 @@ class Okx(Venue):
             return []
         b, a = d.bids[0], d.asks[0]
         try:
-            return [self.quote(iid, float(b[0]), float(b[1]), float(a[0]), float(a[1]), int(d.ts) * 1_000_000, recv_ts_ns, d.seqId or 0)]
+            bp, bs, ap, as_ = float(b[0]), float(b[1]), float(a[0]), float(a[1])
+            ts = int(d.ts) * 1_000_000
         except (ValueError, IndexError):
             raise FrameError(f"okx: bad bbo level {b!r} / {a!r}") from None
+        return [self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0)]
 
     def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> list[MarketEvent]:
         iid = self.instrument_id(native)
