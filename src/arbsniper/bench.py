@@ -208,7 +208,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"generating {args.updates:,} updates over {args.venues} venues x {args.instruments} instruments ...", file=sys.stderr)
     result = bench_hot_path(args.updates, args.venues, args.instruments, args.seed)
-    result["parse"] = _bench_parse()
+    result["parse"], result["pipeline"] = _bench_frames()
     if args.json:
         print(json.dumps(result))
     else:
@@ -223,10 +223,16 @@ def run_bench(args: argparse.Namespace) -> int:
         for key, r in result["parse"].items():
             print(f"  {key:<18} {r['ns_per_frame']:>8,.0f} ns/frame all  {r['bbo_ns_per_frame']:>7,.0f} ns/frame BBO  "
                   f"({r['frames']:,} frames, {r['bbo_frames']:,} BBO, {r['events']:,} events)")
+        p = result["pipeline"]
+        print("full hot path: frame bytes -> parser -> engine -> opportunity (all venues, receive order)")
+        print(f"  {p['ns_per_frame']:,.0f} ns/frame ({p['frames_per_s']:,} frames/s), per frame p50 {p['p50_us']:.2f} us, "
+              f"p99 {p['p99_us']:.2f} us ({p['frames']:,} frames, {p['signals']:,} signals)")
     return 0
 
 
-def _bench_parse() -> dict[str, dict[str, float]]:
-    from arbsniper.venues.parsebench import bench_parse, collect_frames
+def _bench_frames() -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+    """Per-venue parse cost, and the whole path frame bytes -> opportunity, on simulator frames."""
+    from arbsniper.venues.parsebench import bench_parse, bench_pipeline, collect_frames
 
-    return bench_parse(collect_frames())
+    records = collect_frames()
+    return bench_parse(records), bench_pipeline(records)
