@@ -1,0 +1,17 @@
+"""Venue connectors: one module per venue, listed explicitly (no directory scanning).
+
+``REGISTRY`` maps the lowercase venue name used on the command line and in config to its
+``Venue`` class; ``build_venues`` turns a config into ready ``Venue`` instances (one per venue
+market and connection), and ``session.VenueSession`` runs each over its WebSocket.
+"""
+
+from __future__ import annotations
+
+from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.venues.binance import Binance
+
+REGISTRY: dict[str, type[Venue]] = {
+    "binance": Binance,
+}
+
+__all__ = ["REGISTRY", "FrameError", "Heartbeat", "Venue"]

@@ -1,18 +1,30 @@
 """The small interface every venue module implements: protocol facts plus a parser.
 
-A venue module supplies data (endpoints, subscribe frames, heartbeat rule, fees) and parsing; the
-one WebSocket session in ``session.py`` does all I/O. Parsers are synchronous and do no I/O, so
-``arbsniper parse``, ``arbsniper replay`` and the tests drive them with recorded frames.
+A venue module supplies data (endpoints, subscribe frames, heartbeat rule, limits, fees) and
+parsing; the one WebSocket session in ``session.py`` does all I/O. Parsers are synchronous and do
+no I/O, so ``arbsniper parse``, ``arbsniper replay`` and the tests drive them with recorded frames.
+
+Book integrity is the parser's job too: it keeps one ``L2Book`` per instrument, applies the
+venue's own sequence / update-id / checksum rules, and on a gap or mismatch drops the book, emits
+``VenueStatus(RESYNCING)`` for that instrument and queues a resync request. The session drains the
+queue (``take_resyncs``) and either fetches a REST snapshot (``snapshot_path`` +
+``apply_snapshot``) or resubscribes (``resubscribe_messages``). When the book is whole again the
+parser emits ``VenueStatus(UP)`` for the instrument.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from arbsniper.instruments import SymbolMap
-from arbsniper.model import MarketEvent
+from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
+from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, MarketEvent, Quote, VenueStatus
+from arbsniper.venues.book import L2Book
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 class FrameError(ValueError):
@@ -23,10 +35,18 @@ class FrameError(ValueError):
 class Heartbeat:
     """How a connection is kept alive and how a dead one is noticed.
 
-    ``mode``: ``"server-ping"`` (the venue sends protocol pings, we answer pongs; the WebSocket
-    library does that), ``"client-ping"`` (we send protocol pings), ``"text"`` / ``"json"`` (we send
-    ``payload`` as a text frame every ``interval_s``). ``timeout_s``: no frame at all for this long
-    means the connection is dead, so reconnect.
+    ``mode``:
+    - ``"server-ping"``: the venue sends protocol pings and we answer each with a pong carrying
+      the same payload (Binance, Paradex);
+    - ``"client-ping"``: we send a protocol ping every ``interval_s`` and expect a protocol pong;
+    - ``"text"`` / ``"json"``: we send ``payload`` as a text frame every ``interval_s`` and the
+      parser records the venue's pong in ``Venue.last_pong_ns`` (OKX ``ping``; Bybit, KuCoin,
+      Hyperliquid JSON pings);
+    - ``"none"``: nothing to send; the venue pushes data or heartbeat messages on its own
+      (Coinbase ``heartbeats`` channel).
+
+    ``timeout_s``: no frame at all for this long, or no pong this long after a ping we sent,
+    means the connection is dead: reconnect.
     """
 
     mode: str
@@ -38,40 +58,214 @@ class Heartbeat:
 class Venue:
     """One venue market (e.g. Binance spot) for a set of unified instruments.
 
-    Subclasses set the class attributes and implement ``ws_url``, ``subscribe_messages`` and
-    ``parse``. ``parse`` is given each text frame with its local receive time and returns the
-    normalized events it holds (empty for acks, pongs and other control frames); it raises
-    ``FrameError`` for frames that are malformed or carry invalid values.
+    Subclasses set the class attributes and implement ``ws_url``, ``subscribe_messages``,
+    ``native_symbol``, ``unified_instrument``, ``heartbeat`` and ``parse``; venues with L2 books
+    also implement ``snapshot_path``/``apply_snapshot`` (REST snapshot) or
+    ``resubscribe_messages`` (fresh snapshot by resubscribing).
+
+    ``parse`` is given each text frame with its local receive time and returns the normalized
+    events it holds (empty for acks, pongs and other control frames); it raises ``FrameError``
+    for frames that are malformed or carry invalid values. It never does I/O.
+
+    With no instruments given the venue is *open*: it parses every symbol it sees, deriving the
+    unified name from the native symbol (``arbsniper parse``, sample tests). Otherwise frames for
+    symbols that were not asked for are ignored.
+
+    ``base_url`` / ``rest_url`` override the venue's endpoints (tests, the simulator, proxies);
+    a ``{market}`` placeholder in them is replaced by ``spot`` or ``perp``.
     """
 
     name: ClassVar[str]
     markets: ClassVar[tuple[str, ...]]  # the markets this module serves: ("spot", "perp")
+    max_instruments_per_connection: ClassVar[int] = 100  # callers split bigger instrument lists
+    max_messages_per_s: ClassVar[float] = 5.0  # pacing of client -> server messages
+    lifetime_s: ClassVar[float] = 23.5 * 3600.0  # roll the connection before the venue's limit
+    needs_rest: ClassVar[bool] = False  # the session opens an HTTP client (snapshots, tokens)
+    book_depth: ClassVar[int] = 20  # levels per side published in Book events
 
     def __init__(
         self,
         market: str,
         symbols: SymbolMap,
-        instruments: Sequence[str],
+        instruments: Sequence[str] = (),
         base_url: str | None = None,
         rest_url: str | None = None,
     ) -> None:
         if market not in self.markets:
             raise ValueError(f"{self.name}: no {market!r} market (has {', '.join(self.markets)})")
         self.market = market
+        self.kind = SPOT if market == "spot" else PERP
         self.symbols = symbols
         self.venue_id = symbols.venue_id(self.name)
         self.instruments = list(instruments)
-        self.base_url = base_url
-        self.rest_url = rest_url
+        self.base_url = base_url.replace("{market}", market).rstrip("/") if base_url else None
+        self.rest_url = rest_url.replace("{market}", market).rstrip("/") if rest_url else None
+        self.open = not self.instruments
+        self.last_pong_ns = 0
+        self.books: dict[int, L2Book] = {}
+        self._resyncs: list[int] = []
+        self._reconnect: str | None = None  # set by a parser that saw a shutdown notice
+        # Native symbol -> instrument id, per venue *market*: Binance spot and USD-M both call
+        # their BTC markets "BTCUSDT", so the shared SymbolMap cannot answer this alone.
+        self._native: dict[str, int] = {}
+        self._native_of: dict[int, str] = {}
+        for inst in self.instruments:
+            parsed = parse_instrument(inst)
+            if parsed.is_perp != (self.kind == PERP):
+                raise ValueError(f"{self.name} {market}: {inst} is not a {market} instrument")
+            self._register(self.native_symbol(inst), inst)
+
+    # ---- protocol facts, per venue -------------------------------------------------------
+
+    def heartbeat(self) -> Heartbeat:
+        raise NotImplementedError
 
     def ws_url(self) -> str:
         raise NotImplementedError
 
     def subscribe_messages(self) -> list[str]:
+        """The text frames that subscribe every instrument, batched within the venue's limits."""
         raise NotImplementedError
+
+    def native_symbol(self, instrument: str) -> str:
+        """The venue's symbol for a unified instrument of this market."""
+        raise NotImplementedError
+
+    def unified_instrument(self, native_symbol: str) -> str | None:
+        """The unified name of a native symbol of this market, or None when it has none."""
+        raise NotImplementedError
+
+    # ---- parsing ----------------------------------------------------------------------
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
         raise NotImplementedError
+
+    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+        """Forget per-connection state (books, sequences) when a new connection starts."""
+        for book in self.books.values():
+            book.clear()
+        self._resyncs.clear()
+        self._reconnect = None
+        self.last_pong_ns = 0
+        return []
+
+    def take_resyncs(self) -> list[int]:
+        """Instrument ids whose books need a fresh snapshot; empties the queue."""
+        out, self._resyncs = self._resyncs, []
+        return out
+
+    # ---- resync, per venue ------------------------------------------------------------------
+
+    def snapshot_path(self, instrument_id: int) -> str | None:
+        """REST path (joined to ``rest_endpoint()``) of a book snapshot; None: resubscribe instead."""
+        return None
+
+    def rest_endpoint(self) -> str:
+        """Base URL of the venue's REST API for this market (``rest_url`` override first)."""
+        raise NotImplementedError
+
+    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+        """Install a REST snapshot body for one instrument and replay buffered deltas."""
+        raise NotImplementedError
+
+    def resubscribe_messages(self, instrument_id: int) -> list[str]:
+        """Frames that make the venue send a fresh book snapshot for one instrument."""
+        return []
+
+    async def prepare(self, http: aiohttp.ClientSession | None) -> None:
+        """REST work before each connection attempt (e.g. KuCoin's token); default none."""
+        return None
+
+    # ---- helpers for parsers ------------------------------------------------------------
+
+    def _register(self, native: str, instrument: str) -> int:
+        _, iid = self.symbols.add_native(self.name, native, instrument)
+        self._native[native] = iid
+        self._native_of[iid] = native
+        return iid
+
+    def instrument_id(self, native: str) -> int | None:
+        """Instrument id of a native symbol; in open mode unknown symbols are added on the fly."""
+        iid = self._native.get(native)
+        if iid is not None or not self.open:
+            return iid
+        unified = self.unified_instrument(native)
+        if unified is None:
+            raise FrameError(f"{self.name} {self.market}: symbol {native!r} has no unified instrument")
+        try:
+            return self._register(native, unified)
+        except InstrumentError as exc:
+            raise FrameError(f"{self.name} {self.market}: symbol {native!r}: {exc}") from None
+
+    def request_reconnect(self, reason: str) -> None:
+        """Ask the session to reconnect now (the venue announced a shutdown or upgrade)."""
+        self._reconnect = reason
+
+    def native_of(self, instrument_id: int) -> str:
+        return self._native_of[instrument_id]
+
+    def subscribed_natives(self) -> list[str]:
+        return [self._native_of[self.symbols.instrument_id(inst)] for inst in self.instruments]
+
+    def book(self, instrument_id: int) -> L2Book:
+        book = self.books.get(instrument_id)
+        if book is None:
+            book = self.books[instrument_id] = L2Book()
+        return book
+
+    def invalidate(self, instrument_id: int, reason: str, recv_ts_ns: int) -> VenueStatus:
+        """Drop a book known to be wrong, queue its resync and say so (RESYNCING)."""
+        self.book(instrument_id).clear()
+        if instrument_id not in self._resyncs:
+            self._resyncs.append(instrument_id)
+        return VenueStatus(self.venue_id, RESYNCING, reason, recv_ts_ns, self.kind, instrument_id)
+
+    def synced(self, instrument_id: int, recv_ts_ns: int) -> VenueStatus:
+        """The book of one instrument is whole again (UP)."""
+        return VenueStatus(self.venue_id, UP, "book synced", recv_ts_ns, self.kind, instrument_id)
+
+    def status(self, state: int, reason: str, recv_ts_ns: int) -> VenueStatus:
+        """Status of this venue market as a whole (the session's connection events)."""
+        return VenueStatus(self.venue_id, state, reason, recv_ts_ns, self.kind, ANY)
+
+    def book_event(self, instrument_id: int, book: L2Book, exchange_ts_ns: int, recv_ts_ns: int, seq: int = 0) -> Book:
+        n = self.book_depth
+        return Book(self.venue_id, instrument_id, book.top_bids(n), book.top_asks(n), exchange_ts_ns, recv_ts_ns, seq)
+
+    def quote(
+        self,
+        instrument_id: int,
+        bid: float,
+        bid_size: float,
+        ask: float,
+        ask_size: float,
+        exchange_ts_ns: int,
+        recv_ts_ns: int,
+        seq: int = 0,
+    ) -> Quote:
+        """A validated Quote: positive finite prices, bid below ask, sane non-negative sizes."""
+        if not (bid > 0.0 and ask > 0.0 and math.isfinite(bid) and math.isfinite(ask)):
+            raise FrameError(f"{self.name}: non-positive or non-finite price bid={bid} ask={ask}")
+        if bid >= ask:
+            raise FrameError(f"{self.name}: crossed quote bid {bid} >= ask {ask}")
+        if not (0.0 <= bid_size < MAX_SIZE and 0.0 <= ask_size < MAX_SIZE):
+            raise FrameError(f"{self.name}: absurd size bid_size={bid_size} ask_size={ask_size}")
+        return Quote(self.venue_id, instrument_id, bid, bid_size, ask, ask_size, exchange_ts_ns, recv_ts_ns, seq)
+
+
+MAX_SIZE = 1e12  # no venue shows a level this large; beyond it a size is garbage
+
+
+def to_float(value: Any, what: str) -> float:
+    """Float of a venue's decimal string, as a FrameError when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise FrameError(f"{what}: not a number: {value!r}") from None
+
+
+def ms_to_ns(ms: int | str | None) -> int:
+    return int(ms) * 1_000_000 if ms else 0
 
 
 EventSink = Callable[[MarketEvent], None]

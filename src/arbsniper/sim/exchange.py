@@ -1,0 +1,93 @@
+"""The exchange simulator: one protocol server per venue, driven by the synthetic market.
+
+``Simulator`` starts a ``SimVenueServer`` for each venue in ``SIM_REGISTRY`` that has listings,
+steps one ``SyntheticMarket`` on a timer and publishes each update to its venue's server.
+``arbsniper simulate`` runs it on its own; ``arbsniper run --demo`` runs it in-process and points
+the real connectors at it (``base_url`` / ``rest_url`` per venue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterable
+
+from arbsniper.config import DemoConfig
+from arbsniper.sim.binance import BinanceSim
+from arbsniper.sim.server import SimVenueServer
+from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
+
+SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
+    "binance": BinanceSim,
+}
+
+
+class Simulator:
+    """Local venue servers fed by one synthetic market."""
+
+    def __init__(
+        self,
+        listings: Iterable[Listing] | None = None,
+        demo: DemoConfig | None = None,
+        seed: int | None = None,
+        venues: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        step_s: float = 0.01,
+        depth: int = 10,
+    ) -> None:
+        wanted = set(venues) if venues is not None else set(SIM_REGISTRY)
+        unknown = wanted - set(SIM_REGISTRY)
+        if unknown:
+            raise ValueError(f"no simulator for venue(s): {', '.join(sorted(unknown))}")
+        self.listings = [lst for lst in (listings if listings is not None else DEMO_LISTINGS) if lst.venue in wanted]
+        self.market = SyntheticMarket(self.listings, demo, seed=seed, depth=depth)
+        self.servers: dict[str, SimVenueServer] = {}
+        for name in sorted({lst.venue for lst in self.listings}):
+            self.servers[name] = SIM_REGISTRY[name](self.listings, host=host)
+        self.step_s = step_s
+        self.updates = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, ports: dict[str, int] | None = None) -> None:
+        """Open every server (port 0 = any free port) and start publishing."""
+        for name, server in self.servers.items():
+            await server.start((ports or {}).get(name, 0))
+        self.step(time.time_ns())  # every listing has a book before the first client arrives
+        self._task = asyncio.create_task(self._drive())
+
+    def step(self, now_ns: int) -> None:
+        """Advance the market to ``now_ns`` and publish what changed."""
+        servers = self.servers
+        for update in self.market.step(now_ns):
+            servers[update.venue].publish(update)
+            self.updates += 1
+
+    async def _drive(self) -> None:
+        while True:
+            await asyncio.sleep(self.step_s)
+            self.step(time.time_ns())
+
+    async def pause(self) -> None:
+        """Stop publishing (servers stay up): tests compare books once the stream is quiet."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def resume(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._drive())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for server in self.servers.values():
+            await server.stop()
+
+    def urls(self) -> dict[str, tuple[str, str]]:
+        """venue -> (WebSocket base URL, REST base URL), both with a ``{market}`` placeholder."""
+        return {name: (s.base_url, s.rest_url) for name, s in self.servers.items()}
