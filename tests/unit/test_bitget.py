@@ -11,7 +11,7 @@ from venue_samples import sample_lines
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
-from arbsniper.venues.bitget import Bitget, listed_instruments, native_symbol
+from arbsniper.venues.bitget import Bitget, inst_type, listed_instruments, native_symbol, unified_instrument
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000
@@ -41,11 +41,18 @@ def books_frame(action: str, inst_id: str, bids: list[list[str]], asks: list[lis
 # --- symbols, subscriptions ----------------------------------------------------------------
 
 
-def test_native_symbols_pair_inst_type_with_inst_id() -> None:
-    assert native_symbol("spot", "BTC/USDC") == ("SPOT", "BTCUSDC")
-    assert native_symbol("perp", "BTC/USDT:USDT") == ("USDT-FUTURES", "BTCUSDT")
-    assert native_symbol("perp", "BTC/USDC:USDC") == ("USDC-FUTURES", "BTCPERP")
-    assert native_symbol("perp", "BTC/USD:BTC") == ("COIN-FUTURES", "BTCUSD")
+def test_native_symbols_and_their_inst_types() -> None:
+    assert (native_symbol("spot", "BTC/USDC"), inst_type("spot", "BTCUSDC")) == ("BTCUSDC", "SPOT")
+    assert (native_symbol("perp", "BTC/USDT:USDT"), inst_type("perp", "BTCUSDT")) == ("BTCUSDT", "USDT-FUTURES")
+    assert (native_symbol("perp", "BTC/USDC:USDC"), inst_type("perp", "BTCPERP")) == ("BTCPERP", "USDC-FUTURES")
+    assert (native_symbol("perp", "BTC/USD:BTC"), inst_type("perp", "BTCUSD")) == ("BTCUSD", "COIN-FUTURES")
+
+
+def test_unified_instrument_reverses_inst_ids() -> None:
+    assert unified_instrument("spot", "BTCUSDC") == "BTC/USDC"
+    assert unified_instrument("perp", "BTCUSDT") == "BTC/USDT:USDT"
+    assert unified_instrument("perp", "BTCPERP") == "BTC/USDC:USDC"
+    assert unified_instrument("perp", "BTCUSDZ24") is None
 
 
 def test_listed_instruments_cover_usdt_and_usdc_spot_with_conversion_and_usdt_perps() -> None:
@@ -77,8 +84,10 @@ def test_futures_also_subscribe_ticker_for_funding_and_chunk_args() -> None:
 
 def test_heartbeat_is_text_ping_every_30s_and_pong_is_silent() -> None:
     v = venue("spot", "BTC/USDT")
-    assert (v.heartbeat.mode, v.heartbeat.payload, v.heartbeat.interval_s) == ("text", "ping", 30.0)
+    hb = v.heartbeat()
+    assert (hb.mode, hb.payload, hb.interval_s) == ("text", "ping", 30.0)
     assert v.parse("pong", RECV) == []
+    assert v.last_pong_ns == RECV
     assert v.ws_url() == "wss://ws.bitget.com/v2/ws/public"
 
 
@@ -138,12 +147,13 @@ def test_books5_and_books15_samples_parse_to_depth_snapshots() -> None:
 
 def test_v2_books_snapshot_samples_build_books_without_checking_the_zero_checksum() -> None:
     v = venue("spot", "BRETT/USDT")
-    [b] = v.parse(sample_lines("bitget", "v2_spot_books")[0], RECV)
+    up, b = v.parse(sample_lines("bitget", "v2_spot_books")[0], RECV)
+    assert up == VenueStatus(v.venue_id, UP, "book synced", RECV, SPOT, iid(v, "BRETT/USDT"))
     assert isinstance(b, Book)
     assert b.bids == [(0.09694, 1213.91)] and b.asks == [(0.09707, 1600.0), (0.09711, 511.87)]
     assert b.exchange_ts_ns == 1730332800391 * MS
     f = venue("perp", "BEL/USDT:USDT")
-    [fb] = f.parse(sample_lines("bitget", "v2_futures_books")[0], RECV)
+    _, fb = f.parse(sample_lines("bitget", "v2_futures_books")[0], RECV)
     assert isinstance(fb, Book) and fb.bids == [(0.542, 468.0), (0.5419, 1576.0)] and fb.asks == [(0.5426, 51.0)]
 
 
@@ -160,16 +170,17 @@ def test_real_v2_update_on_a_different_book_fails_its_checksum_and_resubscribes(
     assert isinstance(status, VenueStatus)
     assert (status.state, status.market, status.instrument) == (RESYNCING, SPOT, lmwr)
     assert status.reason.startswith("LMWRUSDT: checksum mismatch (venue 1073441524")
-    assert [json.loads(m) for m in v.take_outgoing()] == [
+    assert v.take_resyncs() == [lmwr]
+    assert v.snapshot_path(lmwr) is None
+    assert [json.loads(m) for m in v.resubscribe_messages(lmwr)] == [
         {"op": "unsubscribe", "args": [{"instType": "SPOT", "channel": "books", "instId": "LMWRUSDT"}]},
         {"op": "subscribe", "args": [{"instType": "SPOT", "channel": "books", "instId": "LMWRUSDT"}]},
     ]
-    assert v.take_outgoing() == []
     # Updates are ignored until the fresh snapshot, which brings the book back up.
     assert v.parse(books_frame("update", "LMWRUSDT", [["0.12306", "1"]], [], 123), RECV) == []
-    book, up = v.parse(books_frame("snapshot", "LMWRUSDT", [["0.12306", "3326.85"]], [["0.12400", "5"]], 0), RECV)
+    up, book = v.parse(books_frame("snapshot", "LMWRUSDT", [["0.12306", "3326.85"]], [["0.12400", "5"]], 0), RECV)
     assert isinstance(book, Book) and book.bids == [(0.12306, 3326.85)]
-    assert up == VenueStatus(v.venue_id, UP, "book resynced", RECV, SPOT, lmwr)
+    assert up == VenueStatus(v.venue_id, UP, "book synced", RECV, SPOT, lmwr)
 
 
 def test_update_with_the_right_checksum_applies_and_deletes_zero_sizes() -> None:
@@ -189,8 +200,9 @@ def test_update_with_the_right_checksum_applies_and_deletes_zero_sizes() -> None
 def test_real_v1_books_snapshot_and_six_updates_all_pass_their_checksums(kind: str, market: str, instrument: str) -> None:
     v = venue(market, instrument)
     lines = sample_lines("bitget", f"v1_{kind}_books_snapshot") + sample_lines("bitget", f"v1_{kind}_books_update")
-    books = [e for line in lines for e in v.parse(line, RECV)]
-    assert len(books) == 7 and all(isinstance(b, Book) for b in books)
+    events = [e for line in lines for e in v.parse(line, RECV)]
+    assert [type(e) for e in events] == [VenueStatus] + [Book] * 7  # UP once, then seven books
+    books = events[1:]
     last = books[-1]
     assert isinstance(last, Book)
     if kind == "spot":
@@ -201,7 +213,7 @@ def test_real_v1_books_snapshot_and_six_updates_all_pass_their_checksums(kind: s
         assert last.bids[:2] == [(113.46, 21.79), (113.45, 37.63)]
         assert last.asks[:2] == [(113.52, 10.54), (113.53, 0.51)]
         assert last.exchange_ts_ns == 1649290079276 * MS
-    assert v.take_outgoing() == []
+    assert v.take_resyncs() == []
 
 
 def test_v1_update_with_one_size_changed_fails_the_checksum() -> None:

@@ -10,7 +10,7 @@ from venue_samples import sample_lines
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
-from arbsniper.venues.kucoin import KuCoin, listed_instruments, native_symbol
+from arbsniper.venues.kucoin import BULLET_PATH, KuCoin, listed_instruments, native_symbol, unified_instrument
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000
@@ -43,9 +43,16 @@ def test_native_symbol_maps_spot_with_dash_and_btc_perp_to_xbt_contract() -> Non
     assert native_symbol("perp", "SOL/USDT:USDT") == "SOLUSDTM"
 
 
-def test_native_symbol_rejects_inverse_perpetual_on_futures() -> None:
+def test_native_symbol_rejects_a_perpetual_settled_in_another_currency() -> None:
     with pytest.raises(ValueError):
-        native_symbol("perp", "BTC/USD:BTC")
+        native_symbol("perp", "BTC/USDT:USDC")
+
+
+def test_unified_instrument_reverses_native_symbols_and_rejects_dated_futures() -> None:
+    assert unified_instrument("spot", "SNX-BTC") == "SNX/BTC"
+    assert unified_instrument("perp", "XBTUSDTM") == "BTC/USDT:USDT"
+    assert unified_instrument("perp", "XBTUSDM") == "BTC/USD:BTC"
+    assert unified_instrument("perp", "XBTMZ25") is None
 
 
 def test_listed_instruments_gives_usdt_and_usdc_spot_plus_conversion_and_usdt_perps() -> None:
@@ -63,23 +70,24 @@ def test_unknown_contract_size_is_refused_at_construction() -> None:
 
 def test_bullet_public_sample_sets_token_endpoint_and_ping_rule() -> None:
     venue = spot("BTC/USDT")
-    assert venue.bullet_url() == "https://api.kucoin.com/api/v1/bullet-public"
+    assert venue.rest_endpoint() + BULLET_PATH == "https://api.kucoin.com/api/v1/bullet-public"
     venue.apply_bullet(sample_lines("kucoin", "bullet_public_rest_response")[0])
     assert venue.endpoint == "wss://ws-api-spot.kucoin.com/"
     assert venue.token is not None and venue.token.startswith("2neAiuYvAU61ZDXANAGAsiL4")
-    assert (venue.heartbeat.mode, venue.heartbeat.interval_s, venue.heartbeat.timeout_s) == ("json", 18.0, 28.0)
+    hb = venue.heartbeat()
+    assert (hb.mode, hb.interval_s, hb.timeout_s) == ("json", 18.0, 28.0)
     url = venue.ws_url()
     assert url.startswith(f"wss://ws-api-spot.kucoin.com/?token={venue.token}&connectId=")
-    assert json.loads(venue.heartbeat.payload) == {"id": "ping", "type": "ping"}
+    assert json.loads(hb.payload) == {"id": "ping", "type": "ping"}
 
 
 def test_futures_bullet_goes_to_futures_rest_host_and_base_url_overrides_endpoint() -> None:
     venue = KuCoin("perp", SymbolMap(), ["BTC/USDT:USDT"], base_url="ws://127.0.0.1:9999")
-    assert venue.bullet_url() == "https://api-futures.kucoin.com/api/v1/bullet-public"
+    assert venue.rest_endpoint() + BULLET_PATH == "https://api-futures.kucoin.com/api/v1/bullet-public"
     venue.apply_bullet(json.dumps({"code": "200000", "data": {"token": "t0k", "instanceServers": [
         {"endpoint": "wss://ws-api-futures.kucoin.com/", "encrypt": True, "protocol": "websocket", "pingInterval": 5000, "pingTimeout": 2000}]}}))
     assert venue.ws_url().startswith("ws://127.0.0.1:9999/?token=t0k&connectId=")
-    assert (venue.heartbeat.interval_s, venue.heartbeat.timeout_s) == (5.0, 7.0)
+    assert (venue.heartbeat().interval_s, venue.heartbeat().timeout_s) == (5.0, 7.0)
 
 
 def test_bullet_refusal_is_a_frame_error() -> None:
@@ -95,14 +103,17 @@ def test_ws_url_before_handshake_is_an_error() -> None:
 # --- control frames -------------------------------------------------------------------------
 
 
-def test_welcome_ack_and_pong_samples_yield_no_events_and_welcome_is_noted() -> None:
+def test_welcome_ack_and_pong_samples_yield_no_events_and_welcome_and_pong_are_noted() -> None:
     venue = spot("BTC/USDT")
     assert not venue.welcomed
     for line in sample_lines("kucoin", "welcome"):
         assert venue.parse(line, RECV) == []
     assert venue.welcomed
-    for line in sample_lines("kucoin", "subscribe_ack") + sample_lines("kucoin", "pong"):
+    for line in sample_lines("kucoin", "subscribe_ack"):
         assert venue.parse(line, RECV) == []
+    assert venue.last_pong_ns == 0
+    assert venue.parse(sample_lines("kucoin", "pong")[0], RECV) == []
+    assert venue.last_pong_ns == RECV
 
 
 def test_subscribe_messages_use_the_sample_request_shape() -> None:
@@ -169,7 +180,7 @@ def test_ticker_of_an_unsubscribed_symbol_is_ignored() -> None:
 
 def test_crossed_ticker_is_rejected() -> None:
     frame = '{"type":"message","topic":"/market/ticker:BTC-USDT","subject":"trade.ticker","data":{"bestBid":"101","bestBidSize":"1","bestAsk":"100","bestAskSize":"1","sequence":"5","time":1}}'
-    with pytest.raises(FrameError, match="invalid quote"):
+    with pytest.raises(FrameError, match="crossed quote"):
         spot("BTC/USDT").parse(frame, RECV)
 
 
@@ -196,14 +207,15 @@ def test_bad_frames_raise_frame_error(frame: str) -> None:
 def test_real_snx_btc_increments_buffered_before_the_rest_snapshot_rebuild_the_book() -> None:
     venue = spot("SNX/BTC")
     snx = iid(venue, "SNX/BTC")
-    for line in sample_lines("kucoin", "market_level2_update")[:10]:
+    lines = sample_lines("kucoin", "market_level2_update")[:10]
+    [status] = venue.parse(lines[0], RECV)
+    assert status == VenueStatus(venue.venue_id, RESYNCING, "SNX-BTC: awaiting snapshot", RECV, SPOT, snx)
+    for line in lines[1:]:
         assert venue.parse(line, RECV) == []  # buffered until the snapshot arrives
-    [(req_iid, url)] = venue.snapshot_requests()
-    assert req_iid == snx
-    assert url == "https://api.kucoin.com/api/v1/market/orderbook/level2_100?symbol=SNX-BTC"
-    assert venue.snapshot_requests() == []  # handed out once
-    events = venue.apply_snapshot(snx, sample_lines("kucoin", "market_level2_snapshot_rest")[0], RECV)
-    [book] = events
+    assert venue.take_resyncs() == [snx]
+    assert venue.rest_endpoint() + str(venue.snapshot_path(snx)) == "https://api.kucoin.com/api/v1/market/orderbook/level2_100?symbol=SNX-BTC"
+    up, book = venue.apply_snapshot(snx, sample_lines("kucoin", "market_level2_snapshot_rest")[0], RECV)
+    assert up == VenueStatus(venue.venue_id, UP, "book synced", RECV, SPOT, snx)
     assert isinstance(book, Book)
     # Snapshot sequence 1612844051657: increments 654..657 are dropped; 658 and 662 change price "0"
     # (no-ops); 659 and 661 set ask 0.00028717; 660 sets bid 0.00028678; 663 adds bid 0.00028653.
@@ -216,10 +228,10 @@ def test_real_snx_btc_increments_buffered_before_the_rest_snapshot_rebuild_the_b
 def test_real_snx_btc_increments_after_the_snapshot_give_the_same_book() -> None:
     venue = spot("SNX/BTC")
     snx = iid(venue, "SNX/BTC")
-    venue.snapshot_requests()
-    [first] = venue.apply_snapshot(snx, sample_lines("kucoin", "market_level2_snapshot_rest")[0], RECV)
+    _, first = venue.apply_snapshot(snx, sample_lines("kucoin", "market_level2_snapshot_rest")[0], RECV)
     assert isinstance(first, Book) and first.seq == 1612844051657
     assert first.asks[0] == (0.00028717, 14.04274325)
+    assert first.exchange_ts_ns == 1619378326842 * MS
     books = [e for line in sample_lines("kucoin", "market_level2_update")[:10] for e in venue.parse(line, RECV)]
     assert [b.seq for b in books if isinstance(b, Book)] == list(range(1612844051658, 1612844051664))
     last = books[-1]
@@ -231,7 +243,6 @@ def test_real_snx_btc_increments_after_the_snapshot_give_the_same_book() -> None
 def test_btc_usdt_sample_jump_in_sequence_is_a_gap_that_drops_the_book_and_asks_for_a_snapshot() -> None:
     venue = spot("BTC/USDT")
     btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
     venue.apply_snapshot(btc, snapshot_body(1636276321876, [["24081.0", "1"]], [["24088.8", "2"]]), RECV)
     lines = sample_lines("kucoin", "market_level2_update")[10:17]
     [b] = venue.parse(lines[0], RECV)  # 877: ask price "0" is a no-op that advances the sequence
@@ -239,24 +250,22 @@ def test_btc_usdt_sample_jump_in_sequence_is_a_gap_that_drops_the_book_and_asks_
     [status] = venue.parse(lines[1], RECV)  # 4353 after 877: increments are missing
     assert status == VenueStatus(venue.venue_id, RESYNCING, "BTC-USDT: sequence gap: expected <= 1636276321878, got 1636276324353",
                                  RECV, SPOT, btc)
-    assert [i for i, _ in venue.snapshot_requests()] == [btc]
+    assert venue.take_resyncs() == [btc]
     for line in lines[2:]:
         assert venue.parse(line, RECV) == []  # buffered for the next snapshot
-    # The new snapshot at 4360 drops the buffered 4355 and 4356; 4361 straddles it and deletes the
+    # The new snapshot at 4360 drops the buffered 4353..4356; 4361 straddles it and deletes the
     # 24088.8 ask; 4362-4363 puts 12 back (its level sequence 4361 is old, but only the straddling
     # increment is filtered); 4364-4365 carries only a price "0" no-op.
-    events = venue.apply_snapshot(btc, snapshot_body(1636276324360, [["24081.2", "0.00265"]], [["24088.8", "3"], ["24090", "1"]]), RECV)
-    book, up = events
+    up, book = venue.apply_snapshot(btc, snapshot_body(1636276324360, [["24081.2", "0.00265"]], [["24088.8", "3"], ["24090", "1"]]), RECV)
+    assert up == VenueStatus(venue.venue_id, UP, "book synced", RECV, SPOT, btc)
     assert isinstance(book, Book) and book.seq == 1636276324365
     assert book.bids == [(24081.2, 0.00265)]
     assert book.asks == [(24088.8, 12.0), (24090.0, 1.0)]
-    assert up == VenueStatus(venue.venue_id, UP, "book resynced", RECV, SPOT, btc)
 
 
 def test_docs_increment_carries_its_time_as_the_exchange_timestamp() -> None:
     venue = spot("BTC/USDT")
     btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
     venue.apply_snapshot(btc, snapshot_body(14701689782, [["67990", "1"]], [["67995", "1"]]), RECV)
     [b] = venue.parse(sample_lines("kucoin", "market_level2_update")[17], RECV)
     assert isinstance(b, Book)
@@ -267,7 +276,6 @@ def test_docs_increment_carries_its_time_as_the_exchange_timestamp() -> None:
 def test_straddling_increment_skips_changes_the_snapshot_already_holds() -> None:
     venue = spot("BTC/USDT")
     btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
     venue.apply_snapshot(btc, snapshot_body(100, [["10", "1"]], [["12", "1"]]), RECV)
     frame = json.dumps({"type": "message", "topic": "/market/level2:BTC-USDT", "subject": "trade.l2update", "data": {
         "sequenceStart": 99, "sequenceEnd": 102, "symbol": "BTC-USDT",
@@ -279,36 +287,43 @@ def test_straddling_increment_skips_changes_the_snapshot_already_holds() -> None
     assert b.bids == [(10.0, 7.0)]
 
 
+def increment(start: int, end: int, bid: str) -> str:
+    return json.dumps({"type": "message", "topic": "/market/level2:BTC-USDT", "subject": "trade.l2update", "data": {
+        "sequenceStart": start, "sequenceEnd": end, "symbol": "BTC-USDT", "changes": {"asks": [], "bids": [[bid, "1", str(end)]]}}})
+
+
 def test_snapshot_older_than_the_buffered_increments_is_fetched_again() -> None:
     venue = spot("BTC/USDT")
     btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
-    frame = '{"type":"message","topic":"/market/level2:BTC-USDT","data":{"sequenceStart":50,"sequenceEnd":50,"symbol":"BTC-USDT","changes":{"asks":[],"bids":[["10","1","50"]]}}}'
-    assert venue.parse(frame, RECV) == []
-    assert venue.apply_snapshot(btc, snapshot_body(40, [["9", "1"]], [["11", "1"]]), RECV) == []
-    assert [i for i, _ in venue.snapshot_requests()] == [btc]
-    [b] = venue.apply_snapshot(btc, snapshot_body(49, [["9", "1"]], [["11", "1"]]), RECV)
+    venue.parse(increment(50, 50, "10"), RECV)
+    assert venue.take_resyncs() == [btc]
+    [status] = venue.apply_snapshot(btc, snapshot_body(40, [["9", "1"]], [["11", "1"]]), RECV)
+    assert isinstance(status, VenueStatus) and status.state == RESYNCING and "older than buffered sequence 50" in status.reason
+    assert venue.take_resyncs() == [btc]
+    _, b = venue.apply_snapshot(btc, snapshot_body(49, [["9", "1"]], [["11", "1"]]), RECV)
     assert isinstance(b, Book) and b.seq == 50 and b.bids == [(10.0, 1.0), (9.0, 1.0)]
 
 
-def test_refused_snapshot_is_an_error_and_is_requested_again() -> None:
+def test_refused_snapshot_is_a_frame_error() -> None:
     venue = spot("BTC/USDT")
-    btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
     with pytest.raises(FrameError, match="refused"):
-        venue.apply_snapshot(btc, '{"code":"429000","msg":"Too Many Requests"}', RECV)
-    assert [i for i, _ in venue.snapshot_requests()] == [btc]
+        venue.apply_snapshot(iid(venue, "BTC/USDT"), '{"code":"429000","msg":"Too Many Requests"}', RECV)
 
 
-def test_reconnect_drops_books_and_requests_new_snapshots() -> None:
+def test_reconnect_drops_books_so_increments_wait_for_a_new_snapshot() -> None:
     venue = spot("BTC/USDT")
     btc = iid(venue, "BTC/USDT")
-    venue.snapshot_requests()
     venue.apply_snapshot(btc, snapshot_body(1, [["9", "1"]], [["11", "1"]]), RECV)
-    venue.on_connect()
-    assert [i for i, _ in venue.snapshot_requests()] == [btc]
-    frame = '{"type":"message","topic":"/market/level2:BTC-USDT","data":{"sequenceStart":2,"sequenceEnd":2,"symbol":"BTC-USDT","changes":{"asks":[],"bids":[["10","1","2"]]}}}'
-    assert venue.parse(frame, RECV) == []  # buffered: the old book is gone
+    venue.on_connected(RECV)
+    [status] = venue.parse(increment(2, 2, "10"), RECV)
+    assert isinstance(status, VenueStatus) and status.state == RESYNCING
+    assert venue.take_resyncs() == [btc]
+
+
+def test_open_mode_parses_every_symbol_it_sees() -> None:
+    venue = KuCoin("spot", SymbolMap())
+    [q] = venue.parse(sample_lines("kucoin", "market_ticker")[1], RECV)
+    assert isinstance(q, Quote) and venue.symbols.instrument_name(q.instrument) == "BCHSV/USDT"
 
 
 # --- futures --------------------------------------------------------------------------------
@@ -331,13 +346,13 @@ def test_futures_ticker_sizes_are_contracts_times_multiplier_and_ts_is_ns() -> N
 def test_futures_level2_applies_contiguous_changes_and_resyncs_on_a_gap() -> None:
     venue = perp("ETH/USDT:USDT")
     eth = iid(venue, "ETH/USDT:USDT")
-    [(req, url)] = venue.snapshot_requests()
-    assert url == "https://api-futures.kucoin.com/api/v1/level2/snapshot?symbol=ETHUSDTM"
+    assert venue.rest_endpoint() + str(venue.snapshot_path(eth)) == "https://api-futures.kucoin.com/api/v1/level2/snapshot?symbol=ETHUSDTM"
     frame = futures_change(18, "3000.5,sell,83").replace("XBTUSDTM", "ETHUSDTM")
-    assert venue.parse(frame, RECV) == []  # buffered
+    [awaiting] = venue.parse(frame, RECV)  # buffered
+    assert isinstance(awaiting, VenueStatus) and awaiting.state == RESYNCING and awaiting.market == PERP
     snap = json.dumps({"code": "200000", "data": {"symbol": "ETHUSDTM", "sequence": 17, "bids": [[3000.0, 100], [2999.5, 20]],
                                                   "asks": [[3000.5, 10], [3001.0, 5]], "ts": 1_700_000_000_000_000_000}})
-    [book] = venue.apply_snapshot(req, snap, RECV)
+    _, book = venue.apply_snapshot(eth, snap, RECV)
     # ETHUSDTM is 0.01 ETH per contract; change 18 sets 3000.5 to 83 contracts.
     assert isinstance(book, Book) and book.seq == 18
     assert book.bids == [(3000.0, 1.0), (2999.5, 0.2)]

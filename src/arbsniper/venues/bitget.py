@@ -22,14 +22,14 @@ Protocol (shared/venues.md §6):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 import msgspec
 
-from arbsniper.instruments import SymbolMap, parse_instrument
-from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, MarketEvent, Quote, VenueStatus
-from arbsniper.venues._checks import TOP_LEVELS, valid_level, valid_quote
+from arbsniper.instruments import parse_instrument
+from arbsniper.model import Book, Funding, MarketEvent
+from arbsniper.venues._checks import valid_level
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
-from arbsniper.venues.book import L2Book
 
 WS_URL = "wss://ws.bitget.com/v2/ws/public"
 FUNDING_INTERVAL_HOURS = 8.0
@@ -40,24 +40,51 @@ SPOT_QUOTES = ("USDT", "USDC")
 PERP_QUOTES = ("USDT",)
 CONVERSION_SPOT = ("USDC/USDT",)
 
-# v1 spelled the instTypes differently; the frames were otherwise the same shape.
-_INST_TYPE_ALIASES = {"SP": "SPOT", "MC": "USDT-FUTURES"}
+
+_QUOTES = ("USDT", "USDC", "BTC", "ETH", "EUR", "BRL", "USD")
 
 
-def native_symbol(market: str, instrument: str) -> tuple[str, str]:
-    """Bitget's (instType, instId) for a unified instrument."""
+def inst_type(market: str, native: str) -> str:
+    """The instType of a native symbol: its market, and on futures its margin family."""
+    if market == "spot":
+        return "SPOT"
+    if native.endswith("PERP"):
+        return "USDC-FUTURES"
+    if native.endswith("USDT"):
+        return "USDT-FUTURES"
+    return "COIN-FUTURES"
+
+
+def native_symbol(market: str, instrument: str) -> str:
+    """Bitget's instId for a unified instrument (the instType follows from it, see ``inst_type``)."""
     inst = parse_instrument(instrument)
     if market == "spot":
         if inst.is_perp:
             raise ValueError(f"bitget spot: {instrument} is a perpetual")
-        return "SPOT", f"{inst.base}{inst.quote}"
+        return f"{inst.base}{inst.quote}"
     if inst.settle == inst.quote == "USDT":
-        return "USDT-FUTURES", f"{inst.base}USDT"
+        return f"{inst.base}USDT"
     if inst.settle == inst.quote == "USDC":
-        return "USDC-FUTURES", f"{inst.base}PERP"
+        return f"{inst.base}PERP"
     if inst.quote == "USD" and inst.settle == inst.base:
-        return "COIN-FUTURES", f"{inst.base}USD"
+        return f"{inst.base}USD"
     raise ValueError(f"bitget futures: no perpetual for {instrument}")
+
+
+def unified_instrument(market: str, native: str) -> str | None:
+    """The unified name of a Bitget instId, or None (dated futures such as ``BTCUSDZ24``)."""
+    if market == "perp":
+        if native.endswith("PERP") and len(native) > 4:
+            return f"{native[:-4]}/USDC:USDC"
+        if native.endswith("USDT") and len(native) > 4:
+            return f"{native[:-4]}/USDT:USDT"
+        if native.endswith("USD") and len(native) > 3:
+            return f"{native[:-3]}/USD:{native[:-3]}"
+        return None
+    for quote in _QUOTES:
+        if native.endswith(quote) and len(native) > len(quote):
+            return f"{native[: -len(quote)]}/{quote}"
+    return None
 
 
 def listed_instruments(market: str, bases: Sequence[str]) -> list[str]:
@@ -108,18 +135,6 @@ _TICKERS = msgspec.json.Decoder(list[_TickerData], strict=False)
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
 
-class _Listing:
-    __slots__ = ("iid", "inst_type", "native", "book", "synced", "resyncing")
-
-    def __init__(self, iid: int, inst_type: str, native: str) -> None:
-        self.iid = iid
-        self.inst_type = inst_type
-        self.native = native
-        self.book = L2Book()
-        self.synced = False
-        self.resyncing = False
-
-
 def _level(raw_price: str, raw_size: str, native: str) -> tuple[float, float]:
     try:
         price, size = float(raw_price), float(raw_size)
@@ -135,38 +150,37 @@ class Bitget(Venue):
 
     name = "bitget"
     markets = ("spot", "perp")
-    lifetime_s = LIFETIME_S
+    lifetime_s: ClassVar[float] = LIFETIME_S
+    max_instruments_per_connection: ClassVar[int] = 100  # 3 channels each; 1000 channels per connection
+    max_messages_per_s: ClassVar[float] = 5.0  # the venue allows 10 client messages per second
 
-    def __init__(
-        self,
-        market: str,
-        symbols: SymbolMap,
-        instruments: Sequence[str],
-        base_url: str | None = None,
-        rest_url: str | None = None,
-    ) -> None:
-        super().__init__(market, symbols, instruments, base_url, rest_url)
-        self.kind = SPOT if market == "spot" else PERP
-        self._listings: dict[tuple[str, str], _Listing] = {}
-        for instrument in self.instruments:
-            inst_type, native = native_symbol(market, instrument)
-            self._listings[(inst_type, native)] = _Listing(symbols.instrument_id(instrument), inst_type, native)
-        self.heartbeat = Heartbeat("text", 30.0, 45.0, "ping")
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         # Where quotes come from: "books1" (fastest) or "ticker" (also carries funding on futures).
         self.bbo_channel = "books1"
-        self._outbox: list[str] = []
+
+    def native_symbol(self, instrument: str) -> str:
+        return native_symbol(self.market, instrument)
+
+    def unified_instrument(self, native_symbol: str) -> str | None:
+        return unified_instrument(self.market, native_symbol)
+
+    def heartbeat(self) -> Heartbeat:
+        # Text ping every 30 s; the pong comes at once, so 15 s more without it means a dead link.
+        return Heartbeat("text", 30.0, 45.0, "ping")
 
     def ws_url(self) -> str:
         return self.base_url or WS_URL
 
     def _channels(self) -> list[str]:
         channels = [self.bbo_channel, "books"]
-        if self.kind == PERP and "ticker" not in channels:
+        if self.kind and "ticker" not in channels:
             channels.append("ticker")
         return channels
 
     def subscribe_messages(self) -> list[str]:
-        args = [(listing.inst_type, ch, listing.native) for ch in self._channels() for listing in self._listings.values()]
+        natives = self.subscribed_natives()
+        args = [(inst_type(self.market, n), ch, n) for ch in self._channels() for n in natives]
         return [self._op("subscribe", args[i : i + ARGS_PER_MESSAGE]) for i in range(0, len(args), ARGS_PER_MESSAGE)]
 
     @staticmethod
@@ -174,22 +188,17 @@ class Bitget(Venue):
         body = ",".join(f'{{"instType":"{t}","channel":"{c}","instId":"{n}"}}' for t, c, n in args)
         return f'{{"op":"{op}","args":[{body}]}}'
 
-    def on_connect(self) -> None:
-        """A new connection: every book starts over from its snapshot."""
-        self._outbox.clear()
-        for listing in self._listings.values():
-            listing.book.clear()
-            listing.synced = False
-
-    def take_outgoing(self) -> list[str]:
-        """Frames the parser wants sent (resubscriptions after a bad checksum)."""
-        out, self._outbox = self._outbox, []
-        return out
+    def resubscribe_messages(self, instrument_id: int) -> list[str]:
+        """Unsubscribe and subscribe ``books`` again: the venue then sends a fresh snapshot."""
+        native = self.native_of(instrument_id)
+        arg = [(inst_type(self.market, native), "books", native)]
+        return [self._op("unsubscribe", arg), self._op("subscribe", arg)]
 
     # --- parsing ------------------------------------------------------------------------------
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
-        if frame == "pong" or frame == b"pong":
+        if frame == b"pong" or frame == "pong":
+            self.last_pong_ns = recv_ts_ns
             return []
         try:
             msg = _MESSAGE.decode(frame)
@@ -202,100 +211,86 @@ class Bitget(Venue):
         arg = msg.arg
         if arg is None or not msg.action:
             raise FrameError("bitget: frame with neither event nor action/arg")
-        inst_type = arg.instType.upper()
-        listing = self._listings.get((_INST_TYPE_ALIASES.get(inst_type, inst_type), arg.instId))
-        if listing is None:
+        if not arg.instId:
+            return []  # not a v2 frame (the v3 UTA feed names symbols differently)
+        iid = self.instrument_id(arg.instId)
+        if iid is None:
             return []
         channel = arg.channel
         try:
             if channel == "books":
-                return self._books(listing, msg.action, _BOOKS.decode(msg.data), recv_ts_ns)
+                return self._books(iid, arg.instId, msg.action, _BOOKS.decode(msg.data), recv_ts_ns)
             if channel == "books1":
-                return self._books1(listing, _BOOKS.decode(msg.data), recv_ts_ns)
+                return self._books1(iid, arg.instId, _BOOKS.decode(msg.data), recv_ts_ns)
             if channel in ("books5", "books15"):
-                return [self._depth(listing, d, recv_ts_ns) for d in _BOOKS.decode(msg.data)]
+                return [self._depth(iid, arg.instId, d, recv_ts_ns) for d in _BOOKS.decode(msg.data)]
             if channel == "ticker":
-                return self._ticker(listing, _TICKERS.decode(msg.data), recv_ts_ns)
+                return self._ticker(iid, arg.instId, _TICKERS.decode(msg.data), recv_ts_ns)
         except _DECODE_ERRORS as exc:
             raise FrameError(f"bitget: bad {channel} data for {arg.instId}: {exc}") from None
         raise FrameError(f"bitget: unexpected channel {channel!r}")
 
-    def _quote(self, listing: _Listing, bid: float, bid_size: float, ask: float, ask_size: float,
-               exchange_ts_ns: int, recv_ts_ns: int) -> Quote:
-        if not valid_quote(bid, bid_size, ask, ask_size):
-            raise FrameError(f"bitget: invalid quote for {listing.native}: {bid}/{bid_size} x {ask}/{ask_size}")
-        return Quote(self.venue_id, listing.iid, bid, bid_size, ask, ask_size, exchange_ts_ns, recv_ts_ns)  # v2 has no sequence
-
-    def _books1(self, listing: _Listing, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _books1(self, iid: int, native: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
         out: list[MarketEvent] = []
         if self.bbo_channel != "books1":
             return out
         for d in data:
             if not d.bids or not d.asks:
                 continue  # one side empty: no two-sided quote to trade on
-            bid, bid_size = _level(*d.bids[0], listing.native)
-            ask, ask_size = _level(*d.asks[0], listing.native)
-            out.append(self._quote(listing, bid, bid_size, ask, ask_size, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
+            bid, bid_size = _level(*d.bids[0], native)
+            ask, ask_size = _level(*d.asks[0], native)
+            out.append(self.quote(iid, bid, bid_size, ask, ask_size, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
         return out
 
-    def _ticker(self, listing: _Listing, data: list[_TickerData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _ticker(self, iid: int, native: str, data: list[_TickerData], recv_ts_ns: int) -> list[MarketEvent]:
         out: list[MarketEvent] = []
         for t in data:
             ts = t.ts * 1_000_000 if t.ts else recv_ts_ns
             if self.bbo_channel == "ticker":
                 if t.bidPr is None or t.bidSz is None or t.askPr is None or t.askSz is None:
-                    raise FrameError(f"bitget: ticker for {listing.native} without bid/ask")
-                out.append(self._quote(listing, t.bidPr, t.bidSz, t.askPr, t.askSz, ts, recv_ts_ns))
-            if self.kind == PERP and t.fundingRate is not None and t.nextFundingTime:
+                    raise FrameError(f"bitget: ticker for {native} without bid/ask")
+                out.append(self.quote(iid, t.bidPr, t.bidSz, t.askPr, t.askSz, ts, recv_ts_ns))
+            if self.kind and t.fundingRate is not None and t.nextFundingTime:
                 if not -1.0 < t.fundingRate < 1.0:
-                    raise FrameError(f"bitget: absurd funding rate {t.fundingRate} for {listing.native}")
-                out.append(Funding(self.venue_id, listing.iid, t.fundingRate, FUNDING_INTERVAL_HOURS, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
+                    raise FrameError(f"bitget: absurd funding rate {t.fundingRate} for {native}")
+                out.append(Funding(self.venue_id, iid, t.fundingRate, FUNDING_INTERVAL_HOURS, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
         return out
 
-    def _depth(self, listing: _Listing, d: _BookData, recv_ts_ns: int) -> Book:
-        bids = sorted((_level(p, s, listing.native) for p, s in d.bids), reverse=True)[:TOP_LEVELS]
-        asks = sorted(_level(p, s, listing.native) for p, s in d.asks)[:TOP_LEVELS]
+    def _depth(self, iid: int, native: str, d: _BookData, recv_ts_ns: int) -> Book:
+        n = self.book_depth
+        bids = sorted((_level(p, s, native) for p, s in d.bids), reverse=True)[:n]
+        asks = sorted(_level(p, s, native) for p, s in d.asks)[:n]
         if bids and asks and bids[0][0] >= asks[0][0]:
-            raise FrameError(f"bitget: crossed depth snapshot for {listing.native}")
-        return Book(self.venue_id, listing.iid, bids, asks, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns)
+            raise FrameError(f"bitget: crossed depth snapshot for {native}")
+        return Book(self.venue_id, iid, bids, asks, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns)
 
-    def _books(self, listing: _Listing, action: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _books(self, iid: int, native: str, action: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
         out: list[MarketEvent] = []
-        book = listing.book
+        book = self.book(iid)
         for d in data:
             if action == "snapshot":
                 book.clear()
-                listing.synced = True
             elif action != "update":
                 raise FrameError(f"bitget: unknown books action {action!r}")
-            elif not listing.synced:
-                continue  # waiting for the snapshot of a resubscription
+            elif not book.valid:
+                continue  # waiting for the snapshot of a (re)subscription
             for raw_price, raw_size in d.bids:
-                price, size = _level(raw_price, raw_size, listing.native)
+                price, size = _level(raw_price, raw_size, native)
                 book.set_bid(price, size, raw_price, raw_size)
             for raw_price, raw_size in d.asks:
-                price, size = _level(raw_price, raw_size, listing.native)
+                price, size = _level(raw_price, raw_size, native)
                 book.set_ask(price, size, raw_price, raw_size)
             # v2 snapshots carry checksum 0 ("not computed"); everything else is checked.
-            if (action == "update" or d.checksum != 0) and book.checksum_crc32(25) != d.checksum:
-                out.append(self._lose(listing, f"checksum mismatch (venue {d.checksum}, book {book.checksum_crc32(25)})", recv_ts_ns))
-                continue
+            if action == "update" or d.checksum != 0:
+                mine = book.checksum_crc32(25)
+                if mine != d.checksum:
+                    out.append(self.invalidate(iid, f"{native}: checksum mismatch (venue {d.checksum}, book {mine})", recv_ts_ns))
+                    continue
             if book.is_crossed():
-                out.append(self._lose(listing, "crossed book", recv_ts_ns))
+                out.append(self.invalidate(iid, f"{native}: book crossed", recv_ts_ns))
                 continue
-            book.valid = True
-            out.append(Book(self.venue_id, listing.iid, book.top_bids(TOP_LEVELS), book.top_asks(TOP_LEVELS),
-                            d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
-            if action == "snapshot" and listing.resyncing:
-                listing.resyncing = False
-                out.append(VenueStatus(self.venue_id, UP, "book resynced", recv_ts_ns, self.kind, listing.iid))
+            if action == "snapshot":
+                book.valid = True
+                out.append(self.synced(iid, recv_ts_ns))
+            out.append(self.book_event(iid, book, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
         return out
-
-    def _lose(self, listing: _Listing, reason: str, recv_ts_ns: int) -> VenueStatus:
-        """Drop a book known to be wrong and resubscribe its channel for a fresh snapshot."""
-        listing.book.clear()
-        listing.synced = False
-        listing.resyncing = True
-        arg = [(listing.inst_type, "books", listing.native)]
-        self._outbox += [self._op("unsubscribe", arg), self._op("subscribe", arg)]
-        return VenueStatus(self.venue_id, RESYNCING, f"{listing.native}: {reason}", recv_ts_ns, self.kind, listing.iid)

@@ -30,15 +30,18 @@ from __future__ import annotations
 import itertools
 import secrets
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 import msgspec
 
-from arbsniper.instruments import SymbolMap, parse_instrument
-from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, MarketEvent, Quote, VenueStatus
-from arbsniper.venues._checks import TOP_LEVELS, valid_level, valid_quote
+from arbsniper.instruments import parse_instrument
+from arbsniper.model import Book, Funding, MarketEvent
+from arbsniper.venues._checks import valid_level
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 from arbsniper.venues.book import L2Book
+
+if TYPE_CHECKING:
+    import aiohttp
 
 REST_URLS = {"spot": "https://api.kucoin.com", "perp": "https://api-futures.kucoin.com"}
 BULLET_PATH = "/api/v1/bullet-public"
@@ -53,6 +56,7 @@ CONTRACT_MULTIPLIERS = {
     "SOLUSDTM": 0.1,
     "XBTUSDCM": 0.001,
     "ETHUSDCM": 0.01,
+    "XBTUSDM": 1.0,  # inverse: 1 USD per contract, sizes stay in contracts (USD)
 }
 FUNDING_INTERVAL_HOURS = 8.0
 PENDING_LIMIT = 5000  # buffered increments while waiting for a snapshot; beyond this, start over
@@ -69,10 +73,30 @@ def native_symbol(market: str, instrument: str) -> str:
         if inst.is_perp:
             raise ValueError(f"kucoin spot: {instrument} is a perpetual")
         return f"{inst.base}-{inst.quote}"
-    if inst.settle != inst.quote:
-        raise ValueError(f"kucoin futures: only linear perpetuals settled in the quote currency, not {instrument}")
     base = "XBT" if inst.base == "BTC" else inst.base
-    return f"{base}{inst.quote}M"
+    if inst.settle == inst.quote or (inst.quote == "USD" and inst.settle == inst.base):
+        return f"{base}{inst.quote}M"
+    raise ValueError(f"kucoin futures: no perpetual for {instrument}")
+
+
+_SPLIT_QUOTES = ("USDT", "USDC", "USD")
+
+
+def unified_instrument(market: str, native: str) -> str | None:
+    """The unified name of a KuCoin symbol (``BTC-USDT`` → ``BTC/USDT``, ``XBTUSDTM`` → ``BTC/USDT:USDT``)."""
+    if market == "spot":
+        base, dash, quote = native.partition("-")
+        return f"{base}/{quote}" if dash and base and quote else None
+    if not native.endswith("M"):
+        return None  # dated futures (XBTMZ25) are not perpetuals
+    body = native[:-1]
+    for quote in _SPLIT_QUOTES:
+        if body.endswith(quote) and len(body) > len(quote):
+            base = body[: -len(quote)]
+            base = "BTC" if base == "XBT" else base
+            settle = base if quote == "USD" else quote  # XBTUSDM is inverse, settled in BTC
+            return f"{base}/{quote}:{settle}"
+    return None
 
 
 def listed_instruments(market: str, bases: Sequence[str]) -> list[str]:
@@ -217,23 +241,8 @@ _FUNDING_RATE = msgspec.json.Decoder(_FundingRate, strict=False)
 _SNAPSHOT = msgspec.json.Decoder(_Snapshot, strict=False)
 _BULLET = msgspec.json.Decoder(_Bullet, strict=False)
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
-
-
-class _Listing:
-    """One subscribed symbol: its ids, contract size and L2 sync state."""
-
-    __slots__ = ("iid", "native", "multiplier", "book", "synced", "pending", "bridge_seq", "resyncing", "wants_snapshot")
-
-    def __init__(self, iid: int, native: str, multiplier: float) -> None:
-        self.iid = iid
-        self.native = native
-        self.multiplier = multiplier
-        self.book = L2Book()
-        self.synced = False
-        self.pending: list[_SpotIncrement | _Change] = []
-        self.bridge_seq = -1  # snapshot sequence until the increment that straddles it is applied
-        self.resyncing = False
-        self.wants_snapshot = True
+_DEPTH_CHANNELS = ("/spotMarket/level2Depth5", "/spotMarket/level2Depth50", "/contractMarket/level2Depth5", "/contractMarket/level2Depth50")
+PING = '{"id":"ping","type":"ping"}'
 
 
 class KuCoin(Venue):
@@ -241,42 +250,55 @@ class KuCoin(Venue):
 
     name = "kucoin"
     markets = ("spot", "perp")
+    needs_rest: ClassVar[bool] = True  # the token handshake and the L2 snapshots
+    max_instruments_per_connection: ClassVar[int] = 50  # spot: 2 topics, futures: 3 per symbol
+    max_messages_per_s: ClassVar[float] = 5.0  # the venue allows 100 client messages per 10 s
+    lifetime_s: ClassVar[float] = 23.5 * 3600.0  # the token is valid 24 h
 
-    def __init__(
-        self,
-        market: str,
-        symbols: SymbolMap,
-        instruments: Sequence[str],
-        base_url: str | None = None,
-        rest_url: str | None = None,
-    ) -> None:
-        super().__init__(market, symbols, instruments, base_url, rest_url)
-        self.kind = SPOT if market == "spot" else PERP
-        self._listings: dict[str, _Listing] = {}
-        self._by_iid: dict[int, _Listing] = {}
-        for instrument in self.instruments:
-            native = native_symbol(market, instrument)
-            if self.kind == PERP and native not in CONTRACT_MULTIPLIERS:
-                raise ValueError(f"kucoin futures: contract size of {native} unknown (known: {', '.join(CONTRACT_MULTIPLIERS)})")
-            iid = symbols.instrument_id(instrument)
-            listing = _Listing(iid, native, CONTRACT_MULTIPLIERS.get(native, 1.0))
-            self._listings[native] = listing
-            self._by_iid[iid] = listing
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if self.kind:
+            for native in self._native:
+                if native not in CONTRACT_MULTIPLIERS:
+                    raise ValueError(f"kucoin futures: contract size of {native} unknown (known: {', '.join(CONTRACT_MULTIPLIERS)})")
+        self._pending: dict[int, list[_SpotIncrement | _Change]] = {}
+        self._bridge: dict[int, int] = {}  # snapshot sequence until the increment straddling it is applied
         self._ids = itertools.count(1)
         self.token: str | None = None
         self.endpoint: str | None = None
         self.welcomed = False
         # Until the bullet response says otherwise (it normally says 18 s / 10 s).
-        self.heartbeat = Heartbeat("json", 18.0, 28.0, '{"id":"ping","type":"ping"}')
+        self._heartbeat = Heartbeat("json", 18.0, 28.0, PING)
 
-    # --- connection -----------------------------------------------------------------------
+    # --- protocol facts ---------------------------------------------------------------------
 
-    def rest_base(self) -> str:
-        return (self.rest_url or REST_URLS[self.market]).rstrip("/")
+    def native_symbol(self, instrument: str) -> str:
+        return native_symbol(self.market, instrument)
 
-    def bullet_url(self) -> str:
-        """Where to POST for a connection token (no authentication)."""
-        return self.rest_base() + BULLET_PATH
+    def unified_instrument(self, native_symbol: str) -> str | None:
+        return unified_instrument(self.market, native_symbol)
+
+    def heartbeat(self) -> Heartbeat:
+        return self._heartbeat
+
+    def rest_endpoint(self) -> str:
+        return self.rest_url or REST_URLS[self.market]
+
+    def ws_url(self) -> str:
+        if self.token is None:
+            raise RuntimeError("kucoin: no token yet; POST bullet-public first (prepare / apply_bullet)")
+        endpoint = (self.base_url or self.endpoint or "").rstrip("/")
+        return f"{endpoint}/?token={self.token}&connectId={secrets.token_hex(8)}"
+
+    async def prepare(self, http: aiohttp.ClientSession | None) -> None:
+        """Fetch a fresh token and endpoint before every connection attempt (the URL may change)."""
+        if http is None:
+            raise RuntimeError("kucoin: the token handshake needs an HTTP client")
+        async with http.post(self.rest_endpoint() + BULLET_PATH) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise OSError(f"kucoin bullet-public: HTTP {resp.status}: {body[:200]!r}")
+        self.apply_bullet(body)
 
     def apply_bullet(self, body: bytes | str) -> None:
         """Take the token, endpoint and ping rule from a bullet-public response."""
@@ -292,27 +314,11 @@ class KuCoin(Venue):
         self.token = bullet.data.token
         self.endpoint = server.endpoint
         interval_s = server.pingInterval / 1000.0
-        self.heartbeat = Heartbeat("json", interval_s, interval_s + server.pingTimeout / 1000.0, '{"id":"ping","type":"ping"}')
-
-    def ws_url(self) -> str:
-        if self.token is None:
-            raise RuntimeError("kucoin: no token yet; POST bullet-public first (apply_bullet)")
-        endpoint = (self.base_url or self.endpoint or "").rstrip("/")
-        return f"{endpoint}/?token={self.token}&connectId={secrets.token_hex(8)}"
-
-    def on_connect(self) -> None:
-        """A new connection: nothing is subscribed yet and every book must be rebuilt."""
-        self.welcomed = False
-        for listing in self._listings.values():
-            listing.book.clear()
-            listing.synced = False
-            listing.pending.clear()
-            listing.bridge_seq = -1
-            listing.wants_snapshot = True
+        self._heartbeat = Heartbeat("json", interval_s, interval_s + server.pingTimeout / 1000.0, PING)
 
     def subscribe_messages(self) -> list[str]:
-        natives = list(self._listings)
-        if self.kind == SPOT:
+        natives = self.subscribed_natives()
+        if not self.kind:
             topics = []
             for i in range(0, len(natives), 100):  # a topic takes up to 100 symbols
                 chunk = ",".join(natives[i : i + 100])
@@ -324,87 +330,79 @@ class KuCoin(Venue):
             for topic in topics
         ]
 
-    # --- L2 snapshots over REST -------------------------------------------------------------
+    def snapshot_path(self, instrument_id: int) -> str | None:
+        return (PERP_SNAPSHOT_PATH if self.kind else SPOT_SNAPSHOT_PATH) + self.native_of(instrument_id)
 
-    def snapshot_requests(self) -> list[tuple[int, str]]:
-        """Books waiting for a REST snapshot: (instrument id, URL). Each is handed out once."""
-        out = []
-        path = SPOT_SNAPSHOT_PATH if self.kind == SPOT else PERP_SNAPSHOT_PATH
-        for listing in self._listings.values():
-            if listing.wants_snapshot:
-                listing.wants_snapshot = False
-                out.append((listing.iid, self.rest_base() + path + listing.native))
-        return out
+    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+        self.welcomed = False
+        self._pending.clear()
+        self._bridge.clear()
+        return super().on_connected(recv_ts_ns)
 
-    def snapshot_failed(self, instrument_id: int) -> None:
-        """The snapshot request failed: ask for it again."""
-        listing = self._by_iid[instrument_id]
-        if not listing.synced:
-            listing.wants_snapshot = True
+    def multiplier(self, native: str) -> float:
+        """Base units per contract (1 on spot)."""
+        if not self.kind:
+            return 1.0
+        mult = CONTRACT_MULTIPLIERS.get(native)
+        if mult is None:
+            raise FrameError(f"kucoin futures: contract size of {native} unknown")
+        return mult
 
-    def apply_snapshot(self, instrument_id: int, body: bytes | str, recv_ts_ns: int) -> list[MarketEvent]:
-        """Rebuild one book from a REST snapshot and the increments buffered meanwhile."""
-        listing = self._by_iid[instrument_id]
+    # --- L2 snapshots over REST ---------------------------------------------------------------
+
+    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+        """Install ``level2_100`` (spot) or ``level2/snapshot`` (futures) and replay buffered increments.
+
+        ``{"code":"200000","data":{"time":1619378326842,"sequence":"1612844051657",
+        "bids":[["0.00028678","3.70422021"]],"asks":[["0.00028717","14.04274325"]]}}``
+        """
+        iid = instrument_id
+        native = self.native_of(iid)
         try:
             snap = _SNAPSHOT.decode(body)
         except _DECODE_ERRORS as exc:
-            listing.wants_snapshot = True
-            raise FrameError(f"kucoin: bad L2 snapshot for {listing.native}: {exc}") from None
+            raise FrameError(f"kucoin: bad L2 snapshot for {native}: {exc}") from None
         if snap.code != "200000" or snap.data is None:
-            listing.wants_snapshot = True
-            raise FrameError(f"kucoin: L2 snapshot for {listing.native} refused: code={snap.code} msg={snap.msg!r}")
+            raise FrameError(f"kucoin: L2 snapshot for {native} refused: code={snap.code} msg={snap.msg!r}")
         data = snap.data
-        book = listing.book
+        mult = self.multiplier(native)
+        book = self.book(iid)
         book.clear()
-        mult = listing.multiplier
         for price, size in data.bids:
             if not valid_level(price, size):
-                listing.wants_snapshot = True
-                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {listing.native}")
+                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
             book.set_bid(price, contracts_to_base(size, mult))
         for price, size in data.asks:
             if not valid_level(price, size):
-                listing.wants_snapshot = True
-                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {listing.native}")
+                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
             book.set_ask(price, contracts_to_base(size, mult))
-        book.seq = data.sequence
-        listing.bridge_seq = data.sequence
-        pending, listing.pending = listing.pending, []
+        last = book.seq = data.sequence
+        self._bridge[iid] = last
+        pending = self._pending.pop(iid, [])
         ts = data.ts or data.time
         exchange_ts = _ts_ns(ts) if ts else recv_ts_ns
         for msg in pending:
             if isinstance(msg, _SpotIncrement):
-                if msg.sequenceEnd <= book.seq:
-                    continue
-                if msg.sequenceStart > book.seq + 1:
-                    # The snapshot is older than the first buffered increment: fetch a newer one.
-                    listing.pending = [m for m in pending if isinstance(m, _SpotIncrement) and m.sequenceEnd > book.seq]
-                    book.clear()
-                    listing.wants_snapshot = True
-                    return []
-                self._apply_spot(listing, msg)
-                if msg.time:
-                    exchange_ts = _ts_ns(msg.time)
+                start, end, msg_ts = msg.sequenceStart, msg.sequenceEnd, msg.time
             else:
-                if msg.sequence <= book.seq:
-                    continue
-                if msg.sequence != book.seq + 1:
-                    listing.pending = [m for m in pending if isinstance(m, _Change) and m.sequence > book.seq]
-                    book.clear()
-                    listing.wants_snapshot = True
-                    return []
-                self._apply_futures(listing, msg)
-                if msg.timestamp:
-                    exchange_ts = _ts_ns(msg.timestamp)
+                start = end = msg.sequence
+                msg_ts = msg.timestamp
+            if end <= book.seq:
+                continue
+            if start > book.seq + 1:
+                # The buffered stream starts after the snapshot (or has a hole): fetch another.
+                self._pending[iid] = [m for m in pending if (m.sequenceEnd if isinstance(m, _SpotIncrement) else m.sequence) > book.seq]
+                return [self.invalidate(iid, f"{native}: snapshot {last} older than buffered sequence {start}", recv_ts_ns)]
+            if isinstance(msg, _SpotIncrement):
+                self._apply_spot(iid, book, msg)
+            else:
+                self._apply_futures(book, msg)
+            if msg_ts:
+                exchange_ts = _ts_ns(msg_ts)
         if book.is_crossed():
-            return self._lose(listing, "crossed book after snapshot", recv_ts_ns)
-        listing.synced = True
+            return [self.invalidate(iid, f"{native}: book crossed after snapshot", recv_ts_ns)]
         book.valid = True
-        out: list[MarketEvent] = [self._book_event(listing, exchange_ts, recv_ts_ns)]
-        if listing.resyncing:
-            listing.resyncing = False
-            out.append(VenueStatus(self.venue_id, UP, "book resynced", recv_ts_ns, self.kind, listing.iid))
-        return out
+        return [self.synced(iid, recv_ts_ns), self.book_event(iid, book, exchange_ts, recv_ts_ns, book.seq)]
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -419,10 +417,13 @@ class KuCoin(Venue):
                 return self._message(env, recv_ts_ns)
             except _DECODE_ERRORS as exc:
                 raise FrameError(f"kucoin: bad {env.topic} data: {exc}") from None
+        if kind == "pong":
+            self.last_pong_ns = recv_ts_ns
+            return []
         if kind == "welcome":
             self.welcomed = True
             return []
-        if kind in ("ack", "pong", "notice"):
+        if kind in ("ack", "notice"):
             return []
         if kind == "error":
             raise FrameError(f"kucoin: venue error {env.code}: {bytes(env.data).decode(errors='replace')}")
@@ -432,24 +433,22 @@ class KuCoin(Venue):
         channel, _, native = env.topic.partition(":")
         if native == "all":  # /market/ticker:all names the symbol in the subject
             native = env.subject
-        listing = self._listings.get(native)
-        if listing is None:
+        iid = self.instrument_id(native)
+        if iid is None:
             return []  # a symbol we did not ask for (e.g. from ticker:all)
         if channel == "/market/ticker":
             t = _SPOT_TICKER.decode(env.data)
             ts = t.time or t.Time
-            return [self._quote(listing, t.bestBid, t.bestBidSize, t.bestAsk, t.bestAskSize, _ts_ns(ts) if ts else recv_ts_ns, recv_ts_ns, t.sequence)]
+            return [self.quote(iid, t.bestBid, t.bestBidSize, t.bestAsk, t.bestAskSize, _ts_ns(ts) if ts else recv_ts_ns, recv_ts_ns, t.sequence)]
         if channel == "/market/level2":
-            return self._spot_increment(listing, _SPOT_INCREMENT.decode(env.data), recv_ts_ns)
+            return self._spot_increment(iid, native, _SPOT_INCREMENT.decode(env.data), recv_ts_ns)
         if channel == "/contractMarket/tickerV2":
             v = _TICKER_V2.decode(env.data)
-            m = listing.multiplier
-            return [
-                self._quote(listing, v.bestBidPrice, contracts_to_base(v.bestBidSize, m), v.bestAskPrice, contracts_to_base(v.bestAskSize, m),
-                            _ts_ns(v.ts) if v.ts else recv_ts_ns, recv_ts_ns, v.sequence)
-            ]
+            m = self.multiplier(native)
+            ts = _ts_ns(v.ts) if v.ts else recv_ts_ns
+            return [self.quote(iid, v.bestBidPrice, contracts_to_base(v.bestBidSize, m), v.bestAskPrice, contracts_to_base(v.bestAskSize, m), ts, recv_ts_ns, v.sequence)]
         if channel == "/contractMarket/level2":
-            return self._futures_change(listing, _FUTURES_CHANGE.decode(env.data), recv_ts_ns)
+            return self._futures_change(iid, native, _FUTURES_CHANGE.decode(env.data), recv_ts_ns)
         if channel == "/contract/instrument":
             if env.subject != "funding.rate":
                 return []  # mark.index.price
@@ -457,118 +456,103 @@ class KuCoin(Venue):
             if not -1.0 < f.fundingRate < 1.0:
                 raise FrameError(f"kucoin: absurd funding rate {f.fundingRate} for {native}")
             ts = _ts_ns(f.timestamp) if f.timestamp else recv_ts_ns
-            return [Funding(self.venue_id, listing.iid, f.fundingRate, FUNDING_INTERVAL_HOURS, 0, ts, recv_ts_ns)]
+            return [Funding(self.venue_id, iid, f.fundingRate, FUNDING_INTERVAL_HOURS, 0, ts, recv_ts_ns)]
         if channel == "/spotMarket/level1":
             lv = _LEVEL1.decode(env.data)
             ts = _ts_ns(lv.timestamp) if lv.timestamp else recv_ts_ns
-            return [self._quote(listing, lv.bids[0], lv.bids[1], lv.asks[0], lv.asks[1], ts, recv_ts_ns, 0)]
-        if channel in ("/spotMarket/level2Depth5", "/spotMarket/level2Depth50", "/contractMarket/level2Depth5", "/contractMarket/level2Depth50"):
-            return [self._depth_snapshot(listing, _DEPTH.decode(env.data), recv_ts_ns)]
-        return []
+            return [self.quote(iid, lv.bids[0], lv.bids[1], lv.asks[0], lv.asks[1], ts, recv_ts_ns)]
+        if channel in _DEPTH_CHANNELS:
+            return [self._depth_snapshot(iid, native, _DEPTH.decode(env.data), recv_ts_ns)]
+        raise FrameError(f"kucoin: unexpected topic {env.topic!r}")
 
-    def _quote(self, listing: _Listing, bid: float, bid_size: float, ask: float, ask_size: float,
-               exchange_ts_ns: int, recv_ts_ns: int, seq: int) -> Quote:
-        if not valid_quote(bid, bid_size, ask, ask_size):
-            raise FrameError(f"kucoin: invalid quote for {listing.native}: {bid}/{bid_size} x {ask}/{ask_size}")
-        return Quote(self.venue_id, listing.iid, bid, bid_size, ask, ask_size, exchange_ts_ns, recv_ts_ns, seq)
-
-    def _depth_snapshot(self, listing: _Listing, d: _Depth, recv_ts_ns: int) -> Book:
-        m = listing.multiplier
+    def _depth_snapshot(self, iid: int, native: str, d: _Depth, recv_ts_ns: int) -> Book:
+        m = self.multiplier(native)
         for price, size in itertools.chain(d.bids, d.asks):
             if not valid_level(price, size):
-                raise FrameError(f"kucoin: bad level {price}/{size} for {listing.native}")
-        bids = sorted(((p, contracts_to_base(s, m)) for p, s in d.bids if s > 0.0), reverse=True)[:TOP_LEVELS]
-        asks = sorted((p, contracts_to_base(s, m)) for p, s in d.asks if s > 0.0)[:TOP_LEVELS]
+                raise FrameError(f"kucoin: bad level {price}/{size} for {native}")
+        n = self.book_depth
+        bids = sorted(((p, contracts_to_base(s, m)) for p, s in d.bids if s > 0.0), reverse=True)[:n]
+        asks = sorted((p, contracts_to_base(s, m)) for p, s in d.asks if s > 0.0)[:n]
         if bids and asks and bids[0][0] >= asks[0][0]:
-            raise FrameError(f"kucoin: crossed depth snapshot for {listing.native}")
+            raise FrameError(f"kucoin: crossed depth snapshot for {native}")
         ts = d.timestamp or d.ts
-        return Book(self.venue_id, listing.iid, bids, asks, _ts_ns(ts) if ts else recv_ts_ns, recv_ts_ns)
+        return Book(self.venue_id, iid, bids, asks, _ts_ns(ts) if ts else recv_ts_ns, recv_ts_ns)
 
-    def _book_event(self, listing: _Listing, exchange_ts_ns: int, recv_ts_ns: int) -> Book:
-        book = listing.book
-        return Book(self.venue_id, listing.iid, book.top_bids(TOP_LEVELS), book.top_asks(TOP_LEVELS), exchange_ts_ns, recv_ts_ns, book.seq)
+    def _buffer(self, iid: int, native: str, msg: _SpotIncrement | _Change, recv_ts_ns: int) -> list[MarketEvent]:
+        pending = self._pending.get(iid)
+        if pending is None:
+            # First increment for a book we do not hold: keep it and ask for a snapshot.
+            self._pending[iid] = [msg]
+            return [self.invalidate(iid, f"{native}: awaiting snapshot", recv_ts_ns)]
+        pending.append(msg)
+        if len(pending) > PENDING_LIMIT:
+            del pending[: len(pending) - PENDING_LIMIT]
+        return []
 
-    def _lose(self, listing: _Listing, reason: str, recv_ts_ns: int) -> list[MarketEvent]:
-        """Drop a book known to be wrong and ask for a new snapshot."""
-        listing.book.clear()
-        listing.synced = False
-        listing.pending.clear()
-        listing.bridge_seq = -1
-        listing.wants_snapshot = True
-        listing.resyncing = True
-        return [VenueStatus(self.venue_id, RESYNCING, f"{listing.native}: {reason}", recv_ts_ns, self.kind, listing.iid)]
-
-    def _buffer(self, listing: _Listing, msg: _SpotIncrement | _Change) -> None:
-        if len(listing.pending) >= PENDING_LIMIT:
-            # The snapshot is not coming (or is hopelessly late): start the buffer over.
-            listing.pending.clear()
-            listing.wants_snapshot = True
-        listing.pending.append(msg)
-
-    def _spot_increment(self, listing: _Listing, msg: _SpotIncrement, recv_ts_ns: int) -> list[MarketEvent]:
+    def _spot_increment(self, iid: int, native: str, msg: _SpotIncrement, recv_ts_ns: int) -> list[MarketEvent]:
         if msg.sequenceEnd < msg.sequenceStart:
-            raise FrameError(f"kucoin: {listing.native} increment ends ({msg.sequenceEnd}) before it starts ({msg.sequenceStart})")
-        if not listing.synced:
-            self._buffer(listing, msg)
-            return []
-        book = listing.book
+            raise FrameError(f"kucoin: {native} increment ends ({msg.sequenceEnd}) before it starts ({msg.sequenceStart})")
+        book = self.book(iid)
+        if not book.valid:
+            return self._buffer(iid, native, msg, recv_ts_ns)
         if msg.sequenceEnd <= book.seq:
             return []  # already in the book
         if msg.sequenceStart > book.seq + 1:
-            return self._lose(listing, f"sequence gap: expected <= {book.seq + 1}, got {msg.sequenceStart}", recv_ts_ns)
-        self._apply_spot(listing, msg)
+            status = self.invalidate(iid, f"{native}: sequence gap: expected <= {book.seq + 1}, got {msg.sequenceStart}", recv_ts_ns)
+            self._pending[iid] = [msg]
+            return [status]
+        self._apply_spot(iid, book, msg)
         if book.is_crossed():
-            return self._lose(listing, "crossed book", recv_ts_ns)
-        return [self._book_event(listing, _ts_ns(msg.time) if msg.time else recv_ts_ns, recv_ts_ns)]
+            return [self.invalidate(iid, f"{native}: book crossed after update", recv_ts_ns)]
+        return [self.book_event(iid, book, _ts_ns(msg.time) if msg.time else recv_ts_ns, recv_ts_ns, book.seq)]
 
-    def _apply_spot(self, listing: _Listing, msg: _SpotIncrement) -> None:
-        book = listing.book
+    def _apply_spot(self, iid: int, book: L2Book, msg: _SpotIncrement) -> None:
         # In the increment that straddles the snapshot, changes the snapshot already holds are skipped.
-        floor = listing.bridge_seq
-        listing.bridge_seq = -1
+        floor = self._bridge.pop(iid, -1)
         for price, size, seq in msg.changes.bids:
             if price == 0.0 or seq <= floor:
-                continue
+                continue  # price "0": nothing to change, the sequence still advances
             if not valid_level(price, size):
-                raise FrameError(f"kucoin: bad bid level {price}/{size} for {listing.native}")
+                raise FrameError(f"kucoin: bad bid level {price}/{size}")
             book.set_bid(price, size)
         for price, size, seq in msg.changes.asks:
             if price == 0.0 or seq <= floor:
                 continue
             if not valid_level(price, size):
-                raise FrameError(f"kucoin: bad ask level {price}/{size} for {listing.native}")
+                raise FrameError(f"kucoin: bad ask level {price}/{size}")
             book.set_ask(price, size)
         book.seq = msg.sequenceEnd
 
-    def _futures_change(self, listing: _Listing, msg: _FuturesChange, recv_ts_ns: int) -> list[MarketEvent]:
-        change = self._split_change(listing, msg)
-        if not listing.synced:
-            self._buffer(listing, change)
-            return []
-        book = listing.book
+    def _futures_change(self, iid: int, native: str, msg: _FuturesChange, recv_ts_ns: int) -> list[MarketEvent]:
+        change = self._split_change(native, msg)
+        book = self.book(iid)
+        if not book.valid:
+            return self._buffer(iid, native, change, recv_ts_ns)
         if change.sequence <= book.seq:
             return []
         if change.sequence != book.seq + 1:
-            return self._lose(listing, f"sequence gap: expected {book.seq + 1}, got {change.sequence}", recv_ts_ns)
-        self._apply_futures(listing, change)
+            status = self.invalidate(iid, f"{native}: sequence gap: expected {book.seq + 1}, got {change.sequence}", recv_ts_ns)
+            self._pending[iid] = [change]
+            return [status]
+        self._apply_futures(book, change)
         if book.is_crossed():
-            return self._lose(listing, "crossed book", recv_ts_ns)
-        return [self._book_event(listing, _ts_ns(change.timestamp) if change.timestamp else recv_ts_ns, recv_ts_ns)]
+            return [self.invalidate(iid, f"{native}: book crossed after update", recv_ts_ns)]
+        return [self.book_event(iid, book, _ts_ns(change.timestamp) if change.timestamp else recv_ts_ns, recv_ts_ns, book.seq)]
 
-    def _split_change(self, listing: _Listing, msg: _FuturesChange) -> _Change:
+    def _split_change(self, native: str, msg: _FuturesChange) -> _Change:
         parts = msg.change.split(",")
         try:
             price, side, qty = float(parts[0]), parts[1], float(parts[2])
         except (IndexError, ValueError):
-            raise FrameError(f"kucoin: bad change {msg.change!r} for {listing.native}") from None
+            raise FrameError(f"kucoin: bad change {msg.change!r} for {native}") from None
         if len(parts) != 3 or side not in ("buy", "sell") or not valid_level(price, qty):
-            raise FrameError(f"kucoin: bad change {msg.change!r} for {listing.native}")
-        return _Change(msg.sequence, price, side == "buy", contracts_to_base(qty, listing.multiplier), msg.timestamp)
+            raise FrameError(f"kucoin: bad change {msg.change!r} for {native}")
+        return _Change(msg.sequence, price, side == "buy", contracts_to_base(qty, self.multiplier(native)), msg.timestamp)
 
     @staticmethod
-    def _apply_futures(listing: _Listing, change: _Change) -> None:
+    def _apply_futures(book: L2Book, change: _Change) -> None:
         if change.is_bid:
-            listing.book.set_bid(change.price, change.size)
+            book.set_bid(change.price, change.size)
         else:
-            listing.book.set_ask(change.price, change.size)
-        listing.book.seq = change.sequence
+            book.set_ask(change.price, change.size)
+        book.seq = change.sequence
