@@ -62,8 +62,8 @@ class DetectorConfig(_Section):
     max_notional: float = 10_000.0  # in the buy leg's quote currency
     holding_hours: float = 8.0  # horizon over which funding is expected to accrue
     max_sane_spread_bps: float = 500.0  # beyond this a spread is suspect, never tradable
-    update_min_bps: float = 1.0  # an open opportunity is re-announced when net moves this much
-    update_min_size_pct: float = 10.0  # ... or when its size moves by this percentage
+    update_min_bps: float = 2.0  # an open opportunity is re-announced when net moves this much
+    update_min_size_pct: float = 25.0  # ... or when its size moves by this percentage
     deny: list[str] = []  # unified instruments never signalled
 
     def __post_init__(self) -> None:

@@ -77,7 +77,7 @@ MarketEvent = Quote | Book | Funding | VenueStatus
 SIGNAL_TYPE = "ARBITRAGE_OPPORTUNITY"
 
 
-class Signal(msgspec.Struct, kw_only=True, omit_defaults=False):
+class Signal(msgspec.Struct, kw_only=True, gc=False):
     """One lifecycle event of an opportunity, in the published SPEC §6 format.
 
     The first nine fields are the established message; the rest are ours. Prices are native to

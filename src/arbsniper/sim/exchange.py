@@ -15,11 +15,17 @@ from collections.abc import Iterable
 
 from arbsniper.config import DemoConfig
 from arbsniper.sim.binance import BinanceSim
+from arbsniper.sim.bybit import BybitSim
+from arbsniper.sim.coinbase import CoinbaseSim
+from arbsniper.sim.okx import OkxSim
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
 
 SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
     "binance": BinanceSim,
+    "coinbase": CoinbaseSim,
+    "bybit": BybitSim,
+    "okx": OkxSim,
 }
 
 

@@ -136,6 +136,7 @@ class SimVenueServer:
     server_ping_interval_s: ClassVar[float | None] = None  # protocol pings from the server side
     has_sequence: ClassVar[bool] = True  # L2 messages carry sequence ids (skip_sequence works)
     has_checksum: ClassVar[bool] = False  # L2 messages carry a checksum (corrupt_checksum works)
+    timer_interval_s: ClassVar[float | None] = None  # on_timer() period (venue heartbeat messages)
 
     def __init__(self, listings: Iterable[Listing], host: str = "127.0.0.1") -> None:
         self.host = host
@@ -153,6 +154,7 @@ class SimVenueServer:
         self.fundings: dict[str, SimFunding] = {}
         self._server: asyncio.Server | None = None
         self._pinger: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
 
     # ---- life cycle ---------------------------------------------------------------------
 
@@ -161,12 +163,15 @@ class SimVenueServer:
         self.port = self._server.sockets[0].getsockname()[1]
         if self.server_ping_interval_s:
             self._pinger = asyncio.create_task(self._ping_loop(self.server_ping_interval_s))
+        if self.timer_interval_s:
+            self._timer = asyncio.create_task(self._timer_loop(self.timer_interval_s))
 
     async def stop(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pinger
+        for task in (self._pinger, self._timer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for conn in list(self.connections):
             conn.close(None)
         if self._server is not None:
@@ -191,6 +196,11 @@ class SimVenueServer:
             for conn in list(self.connections):
                 if conn.transport is not None and not conn.transport.is_disconnected:
                     conn.transport.send_ping(b"sim")
+
+    async def _timer_loop(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            self.on_timer()
 
     def _factory(self, request: picows.WSUpgradeRequest) -> object:
         split = urlsplit(request.path.decode())
@@ -217,6 +227,9 @@ class SimVenueServer:
 
     def on_message(self, conn: SimConnection, text: str) -> None:
         """A text frame from a client: subscribe, unsubscribe, ping …"""
+
+    def on_timer(self) -> None:
+        """Called every ``timer_interval_s`` (e.g. Coinbase's 1/s heartbeats messages)."""
 
     def rest(self, method: str, market: str, path: str, query: dict[str, list[str]]) -> tuple[int, str]:
         """A REST request on the same port; (status, JSON body)."""

@@ -14,12 +14,16 @@ The market is a pure function of its seed and the times it is stepped to, so tes
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
+import time
 from dataclasses import dataclass
 
 from arbsniper.config import DemoConfig
-from arbsniper.instruments import parse_instrument
+from arbsniper.instruments import SymbolMap, parse_instrument
+from arbsniper.model import Book, Funding, MarketEvent, Quote
+from arbsniper.venues.base import EventSink
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,3 +239,46 @@ class SyntheticMarket:
                 st.next_funding_ns = (now_ns // interval_ns + 1) * interval_ns
             out.append(SimFunding(st.listing.venue, st.listing.instrument, now_ns, st.funding_rate, st.funding_interval_h, st.next_funding_ns))
         return out
+
+
+class SyntheticSource:
+    """A ``MarketSource`` that publishes the synthetic market straight as normalized events.
+
+    Each ``SimBook`` becomes a ``Book`` (depth) and a ``Quote`` (its top): as if every venue had
+    a clean BBO channel. The exchange simulator (``arbsniper simulate``) puts the real venue
+    protocols between the same market and the engine instead.
+    """
+
+    def __init__(self, symbols: SymbolMap, listings: list[Listing] | None = None, demo: DemoConfig | None = None,
+                 seed: int | None = None, tick_s: float = 0.01) -> None:
+        self.symbols = symbols
+        self.listings = list(listings or DEMO_LISTINGS)
+        self.market = SyntheticMarket(self.listings, demo, seed)
+        self.tick_s = tick_s
+        self.ids = {(lst.venue, lst.instrument): (symbols.venue_id(lst.venue), symbols.instrument_id(lst.instrument))
+                    for lst in self.listings}
+        self.published = 0
+        self.seq: dict[tuple[int, int], int] = {}
+
+    def events(self, update: SimBook | SimFunding, recv_ns: int) -> list[MarketEvent]:
+        """The normalized events one synthetic update produces."""
+        v, i = self.ids[(update.venue, update.instrument)]
+        if isinstance(update, SimFunding):
+            return [Funding(v, i, update.rate, update.interval_hours, update.next_funding_ts_ns, update.ts_ns, recv_ns)]
+        seq = self.seq.get((v, i), 0) + 1
+        self.seq[(v, i)] = seq
+        (bp, bs), (ap, asz) = update.bids[0], update.asks[0]
+        quote = Quote(v, i, bp, bs, ap, asz, update.ts_ns, recv_ns, seq)
+        if update.crossed:
+            return [quote]  # a bad quote only: the engine must refuse it
+        return [quote, Book(v, i, update.bids, update.asks, update.ts_ns, recv_ns, seq)]
+
+    async def run(self, sink: EventSink) -> None:
+        while True:
+            now = time.time_ns()
+            for update in self.market.step(now):
+                recv = time.time_ns()
+                for ev in self.events(update, recv):
+                    sink(ev)
+                    self.published += 1
+            await asyncio.sleep(self.tick_s)

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 from arbsniper.venues.binance import Binance
+from arbsniper.venues.bybit import Bybit
+from arbsniper.venues.coinbase import Coinbase
+from arbsniper.venues.okx import Okx
 
 REGISTRY: dict[str, type[Venue]] = {
     "binance": Binance,
+    "coinbase": Coinbase,
+    "bybit": Bybit,
+    "okx": Okx,
 }
 
 __all__ = ["REGISTRY", "FrameError", "Heartbeat", "Venue"]

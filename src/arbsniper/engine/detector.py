@@ -1,0 +1,314 @@
+"""The detector: an update on (instrument, venue) in, opportunities out (SPEC §5).
+
+Pure and synchronous: it reads ``MarketState``, decides which pairs qualify, and hands them to
+the ``Lifecycle``. Per update it compares the venue against every other venue holding the
+instrument (and its sibling instruments in other quote currencies, through a live conversion
+rate) in both directions: O(venues), with a C-speed ``max``/``min`` pre-filter that rejects most
+updates before any Python loop runs.
+
+A pair (buy A, sell B) qualifies when both quotes are tradable (venue up, book valid) and fresh,
+the conversion rate (if the currencies differ) is usable, and
+
+    spread_bps   = (bid_B − ask_A) / ask_A × 10 000                    ≥ min_spread_bps
+    fees_bps     = taker_A + taker_B
+    slippage_bps = Σ per-leg (VWAP walk vs top) when both books are known, else the constant
+    funding_bps  = (rate_B − rate_A) per hour × holding_hours × 10 000
+    net_bps      = spread − fees − slippage + funding                  ≥ min_net_bps
+    size         = largest quantity whose marginal net stays ≥ min_net_bps, capped by max_notional
+                   and depth (top-of-book sizes without books), rounded down to the lot size
+    confidence   = 20 + 50·min(spread/50, 1) + 30·min(|funding_delta|/0.01, 1), clamped to 0..100
+                   (funding_delta = rate_B − rate_A per 8 h)                ≥ min_confidence
+
+and the spread is below ``max_sane_spread_bps`` (beyond it the pair is *suspect*: counted, never
+signalled).
+"""
+
+from __future__ import annotations
+
+import math
+
+from arbsniper.config import Config
+from arbsniper.engine import lifecycle as lc
+from arbsniper.engine.lifecycle import INST_BITS, SLOT_BITS, Lifecycle
+from arbsniper.engine.state import Conversion, MarketState
+from arbsniper.model import PERP
+
+
+class Detector:
+    """Finds qualifying pairs for one update and drives the lifecycle."""
+
+    def __init__(self, state: MarketState, conversion: Conversion, lifecycle: Lifecycle, config: Config) -> None:
+        d = config.detector
+        self.state = state
+        self.conv = conversion
+        self.lifecycle = lifecycle
+        self.min_spread_bps = d.min_spread_bps
+        self.k_spread = 1.0 + d.min_spread_bps / 1e4
+        self.min_net_bps = d.min_net_bps
+        self.min_confidence = d.min_confidence
+        self.min_funding_delta = d.min_funding_delta
+        self.max_sane_bps = d.max_sane_spread_bps
+        self.slippage_bps = d.slippage_bps
+        self.max_notional = d.max_notional
+        self.holding_bps = d.holding_hours * 1e4  # per-hour rate × this = bps over the holding period
+        self.siblings: list[list[int]] = []
+        self.rejected: dict[str, int] = {}
+        self.suspect = 0
+        self.evaluated = 0
+        # The triggering event's stamps, set per update (saves passing them through every call).
+        self._exch_ns = 0
+        self._recv_ns = 0
+        self._seen: set[int] = set()  # pairs judged during the current scan
+        self.grow()
+
+    def grow(self) -> None:
+        """Recompute instrument groups after the symbol map grew (cold path)."""
+        groups = self.state.symbols.groups()
+        self.siblings = [[] for _ in range(len(self.state.symbols.instruments))]
+        for members in groups.values():
+            for i in members:
+                self.siblings[i] = [j for j in members if j != i]
+
+    # -- per update --------------------------------------------------------------------------
+    def scan(self, i: int, v: int, now_ns: int, exch_ns: int) -> None:
+        """Re-evaluate every pair that involves (instrument ``i``, venue ``v``)."""
+        st = self.state
+        bids = st.bid[i]
+        asks = st.ask[i]
+        my_bid = bids[v]
+        my_ask = asks[v]
+        k = self.k_spread
+        open_here = self.lifecycle.open_at[i][v]
+        sibs = self.siblings[i]
+        same = max(bids) >= my_ask * k or my_bid >= min(asks) * k
+        if not same and not sibs and not open_here:
+            return  # the common case: no venue is far enough away in either direction
+        self._exch_ns = exch_ns
+        self._recv_ns = now_ns
+        seen = self._seen
+        seen.clear()
+        if same:
+            check = self._check
+            for w in range(st.nv):
+                if w == v:
+                    continue
+                if bids[w] >= my_ask * k:
+                    check(i, v, i, w, 1.0, now_ns)
+                if my_bid >= asks[w] * k:
+                    check(i, w, i, v, 1.0, now_ns)
+        if sibs:
+            self._scan_siblings(i, v, now_ns, sibs)
+        if open_here:
+            # Open pairs that are no longer candidates must still be re-judged (to close them).
+            opened = self.lifecycle.open
+            for key in tuple(self.lifecycle.open_keys[i][v]):
+                if key not in seen:
+                    o = opened.get(key)
+                    if o is not None:
+                        self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+
+    def _scan_siblings(self, i: int, v: int, now_ns: int, sibs: list[int]) -> None:
+        st = self.state
+        my_bid = st.bid[i][v]
+        my_ask = st.ask[i][v]
+        k = self.k_spread
+        qi = st.quote_ccy[i]
+        for j in sibs:
+            f_ji = self.conv.factor(st.quote_ccy[j], qi, now_ns)  # j's prices into i's currency
+            if not f_ji:
+                continue
+            bj = st.bid[j]
+            aj = st.ask[j]
+            if max(bj) * f_ji < my_ask * k and my_bid < min(aj) * f_ji * k:
+                continue
+            f_ij = 1.0 / f_ji
+            for w in range(st.nv):
+                if w == v:
+                    continue
+                if bj[w] * f_ji >= my_ask * k:
+                    self._check(i, v, j, w, f_ji, now_ns)
+                if my_bid >= aj[w] * f_ji * k:
+                    self._check(j, w, i, v, f_ij, now_ns)
+
+    def recheck_slot(self, i: int, v: int, now_ns: int) -> None:
+        """Re-evaluate the open opportunities touching a slot (after a status or a rejected quote)."""
+        keys = self.lifecycle.open_keys[i][v]
+        if not keys:
+            return
+        self._exch_ns = 0
+        self._recv_ns = now_ns
+        opened = self.lifecycle.open
+        for key in tuple(keys):
+            o = opened.get(key)
+            if o is not None:
+                self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+
+    def recheck_all(self, now_ns: int) -> None:
+        """Re-evaluate every open opportunity: closes those gone stale while nothing updated them."""
+        self._exch_ns = 0
+        self._recv_ns = now_ns
+        for o in list(self.lifecycle.open.values()):
+            self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+
+    def _recheck(self, ia: int, a: int, ib: int, b: int, now_ns: int) -> None:
+        st = self.state
+        f = self.conv.factor(st.quote_ccy[ib], st.quote_ccy[ia], now_ns) if ia != ib else 1.0
+        self._check(ia, a, ib, b, f, now_ns)
+
+    def _check(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> None:
+        r = self.evaluate(ia, a, ib, b, f, now_ns)
+        key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # lifecycle.pair_key, inlined
+        self._seen.add(key)
+        if type(r) is str:
+            self.rejected[r] = self.rejected.get(r, 0) + 1
+            if key in self.lifecycle.open:
+                self.lifecycle.close(key, r, now_ns, self._recv_ns)
+        else:
+            self.lifecycle.qualify(key, ia, a, ib, b, r, now_ns, self._exch_ns, self._recv_ns)
+
+    # -- the rules -----------------------------------------------------------------------------
+    def evaluate(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> tuple | str:
+        """Metrics of buying ``ia`` at venue ``a`` and selling ``ib`` at ``b``, or why not.
+
+        ``f`` converts the sell leg's prices into the buy leg's quote currency (1.0 when equal,
+        0.0 when no usable rate exists).
+        """
+        self.evaluated += 1
+        st = self.state
+        if not (st.tradable[ia][a] and st.tradable[ib][b]):
+            return self._untradable_reason(ia, a, ib, b)
+        max_age_a = st.max_age_ns[a]
+        max_age_b = st.max_age_ns[b]
+        if now_ns - st.recv_ns[ia][a] > max_age_a or now_ns - st.recv_ns[ib][b] > max_age_b:
+            return lc.STALE_QUOTE
+        if not f:
+            return lc.RATE_UNAVAILABLE
+        ask = st.ask[ia][a]
+        sell_native = st.bid[ib][b]
+        bid = sell_native * f
+        spread_bps = (bid - ask) / ask * 1e4
+        if spread_bps < self.min_spread_bps:
+            return lc.SPREAD_GONE
+        if spread_bps > self.max_sane_bps:
+            self.suspect += 1
+            return lc.SUSPECT
+        fees_bps = st.fee_bps[ia][a] + st.fee_bps[ib][b]
+        fd_h = st.funding_h[ib][b] - st.funding_h[ia][a]
+        funding_bps = fd_h * self.holding_bps
+        book_a = st.book[ia][a]
+        book_b = st.book[ib][b]
+        if (
+            book_a is not None
+            and book_b is not None
+            and now_ns - book_a.recv_ts_ns <= max_age_a
+            and now_ns - book_b.recv_ts_ns <= max_age_b
+        ):
+            size, cost, proceeds = walk_depth(
+                book_a.asks, book_b.bids, f, fees_bps - funding_bps + self.min_net_bps, self.max_notional
+            )
+            if size <= 0.0:
+                return lc.UNPROFITABLE
+            vwap_buy = cost / size
+            vwap_sell = proceeds / size
+            slippage_bps = max(0.0, (vwap_buy - ask) / ask * 1e4) + max(0.0, (bid - vwap_sell) / bid * 1e4)
+        else:
+            # Top of book only. (Conditionals, not min(): this runs on the hot path.)
+            size = st.ask_size[ia][a]
+            other = st.bid_size[ib][b]
+            if other < size:
+                size = other
+            other = self.max_notional / ask
+            if other < size:
+                size = other
+            vwap_buy = ask
+            slippage_bps = self.slippage_bps
+        net_bps = spread_bps - fees_bps - slippage_bps + funding_bps
+        if net_bps < self.min_net_bps:
+            return lc.UNPROFITABLE
+        lot = st.lot[ia][a]
+        other = st.lot[ib][b]
+        if other > lot:
+            lot = other
+        if lot > 0.0:
+            size = math.floor(size / lot + 1e-9) * lot
+        if size <= 0.0 or size * ask < st.min_notional[ia][a] or size * sell_native < st.min_notional[ib][b]:
+            return lc.TOO_SMALL
+        fd8 = fd_h * 8.0
+        # 20 + 50·min(spread/50, 1) + 30·min(|Δfunding|/0.01, 1); spread ≥ min_spread ≥ 0 here,
+        # so the sum already lies within 20..100.
+        confidence = 20.0 + (50.0 if spread_bps >= 50.0 else spread_bps) + (30.0 if fd8 >= 0.01 or fd8 <= -0.01 else 3000.0 * abs(fd8))
+        if confidence < self.min_confidence:
+            return lc.LOW_CONFIDENCE
+        if (
+            self.min_funding_delta is not None
+            and (st.kind[ia] == PERP or st.kind[ib] == PERP)
+            and fd8 < self.min_funding_delta
+        ):
+            return lc.FUNDING_BELOW_MIN
+        profit_quote = net_bps / 1e4 * size * vwap_buy
+        return (spread_bps, fees_bps, slippage_bps, funding_bps, net_bps, size, profit_quote, confidence, fd8, ask, sell_native, f)
+
+    def _untradable_reason(self, ia: int, a: int, ib: int, b: int) -> str:
+        st = self.state
+        for i, v in ((ia, a), (ib, b)):
+            if not st.venue_up[v][st.kind[i]]:
+                return lc.VENUE_DOWN
+        for i, v in ((ia, a), (ib, b)):
+            if not st.book_valid[i][v]:
+                return lc.BOOK_RESYNC
+        if st.denied[ia] or st.denied[ib]:
+            return lc.DENIED
+        return lc.NO_QUOTE
+
+
+def walk_depth(
+    asks: list[tuple[float, float]],
+    bids: list[tuple[float, float]],
+    f: float,
+    min_marginal_bps: float,
+    max_notional: float,
+) -> tuple[float, float, float]:
+    """Walk the buy venue's asks against the sell venue's bids while the marginal edge holds.
+
+    Returns (size, cost in the buy currency, proceeds in the buy currency). A unit is added only
+    while ``(bid·f − ask) / ask`` at the current levels stays ≥ ``min_marginal_bps``; the walk
+    stops at ``max_notional`` of cost or when either side's depth runs out.
+    """
+    na = len(asks)
+    nb = len(bids)
+    if not na or not nb:
+        return 0.0, 0.0, 0.0
+    ia = ib = 0
+    pa, ra = asks[0]
+    pb, rb = bids[0]
+    pb *= f
+    size = cost = proceeds = 0.0
+    threshold = 1.0 + min_marginal_bps / 1e4
+    while True:
+        if pb < pa * threshold:
+            break
+        take = ra if ra < rb else rb
+        room = max_notional - cost
+        if take * pa >= room:
+            take = room / pa
+            size += take
+            cost += take * pa
+            proceeds += take * pb
+            break
+        size += take
+        cost += take * pa
+        proceeds += take * pb
+        ra -= take
+        rb -= take
+        if ra <= 1e-12:
+            ia += 1
+            if ia >= na:
+                break
+            pa, ra = asks[ia]
+        if rb <= 1e-12:
+            ib += 1
+            if ib >= nb:
+                break
+            pb, rb = bids[ib]
+            pb *= f
+    return size, cost, proceeds

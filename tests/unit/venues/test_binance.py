@@ -1,0 +1,155 @@
+"""Binance parser on the real samples: numbers as sent, spot and USD-M book rules, acks, errors."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import sample_lines
+
+from arbsniper.instruments import SymbolMap
+from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
+from arbsniper.venues.base import FrameError
+from arbsniper.venues.binance import Binance
+
+RECV = 1_700_000_000_000_000_000
+
+
+def _open(market: str) -> Binance:
+    return Binance(market, SymbolMap())
+
+
+def test_spot_book_ticker_sample_parses_to_its_numbers() -> None:
+    v = _open("spot")
+    [q] = v.parse(sample_lines("binance", "spot_bookTicker")[0], RECV)
+    assert isinstance(q, Quote)
+    assert v.symbols.instrument_name(q.instrument) == "NKN/USDT"
+    assert (q.bid, q.bid_size, q.ask, q.ask_size, q.seq) == (0.3521, 672.0, 0.3526, 3199.0, 499869768)
+    assert q.exchange_ts_ns == RECV  # spot bookTicker has no time of its own
+    [q] = v.parse(sample_lines("binance", "spot_bookTicker")[4], RECV)
+    assert v.symbols.instrument_name(q.instrument) == "BLZ/ETH"
+    assert (q.bid, q.ask) == (0.00006547, 0.0000656)
+
+
+def test_usdm_book_ticker_sample_maps_to_linear_perp_with_event_time() -> None:
+    v = _open("perp")
+    [q] = v.parse(sample_lines("binance", "futures_bookTicker")[4], RECV)
+    assert v.symbols.instrument_name(q.instrument) == "BTC/USDT:USDT"
+    assert (q.bid, q.bid_size, q.ask, q.ask_size) == (33134.42, 0.17, 33139.39, 0.38)
+    assert q.exchange_ts_ns == 1612137603571 * 1_000_000
+    assert q.seq == 185130926750
+
+
+def test_mark_price_samples_give_funding_rate_and_next_time() -> None:
+    v = _open("perp")
+    out = [v.parse(line, RECV) for line in sample_lines("binance", "futures_markPrice")]
+    rates = [(f.rate, f.next_funding_ts_ns // 1_000_000, f.interval_hours) for [f] in out if isinstance(f, Funding)]
+    assert rates == [(0.0001, 1569916800000, 8.0), (0.0001564, 1597564800000, 8.0), (0.00038167, 1562306400000, 8.0)]
+
+
+def test_spot_depth_snapshot_plus_diffs_follow_spot_rules() -> None:
+    v = _open("spot")
+    diffs = sample_lines("binance", "spot_depth_diff")
+    [status] = v.parse(diffs[0], RECV)  # first event: no book yet -> buffered, snapshot requested
+    assert isinstance(status, VenueStatus) and status.state == RESYNCING
+    iid = status.instrument
+    assert v.take_resyncs() == [iid]
+    assert v.snapshot_path(iid) == "/api/v3/depth?symbol=NKNUSDT&limit=1000"
+    for line in diffs[1:3]:
+        assert v.parse(line, RECV) == []  # still buffering
+    snapshot = sample_lines("binance", "spot_depth_snapshot_rest")[0]
+    synced, book = v.apply_snapshot(iid, snapshot, RECV)
+    assert isinstance(synced, VenueStatus) and synced.state == UP
+    assert isinstance(book, Book)
+    # snapshot 499869752: event 1 (u=752) dropped, events 2-3 replayed from the buffer
+    assert v.books[iid].seq == 499869757
+    for line in diffs[3:]:
+        [b] = v.parse(line, RECV)
+        assert isinstance(b, Book)
+    lb = v.books[iid]
+    assert lb.seq == 499869775
+    assert b.bids[0] == (0.3521, 672.0) and b.asks[0] == (0.3525, 1123.0)  # = bookTicker u=499869769
+    bids = dict(b.bids)
+    assert bids[0.352] == 1290.0 and bids[0.3518] == 3631.0 and bids[0.3517] == 4265.0
+    assert 0.3534 not in dict(lb.top_asks(1000)) and 0.3543 not in dict(lb.top_asks(1000))
+    assert v.take_resyncs() == []
+
+
+def test_usdm_depth_snapshot_plus_diffs_follow_pu_chain() -> None:
+    v = _open("perp")
+    diffs = sample_lines("binance", "futures_depth_diff")
+    [status] = v.parse(diffs[0], RECV)
+    iid = status.instrument
+    for line in diffs[1:4]:
+        v.parse(line, RECV)
+    synced, _ = v.apply_snapshot(iid, sample_lines("binance", "futures_depth_snapshot_rest")[0], RECV)
+    assert synced.state == UP
+    assert v.books[iid].seq == 600859607423  # event 4 (U = lastUpdateId) applied, 1-3 dropped
+    for line in diffs[4:]:
+        [b] = v.parse(line, RECV)
+    assert v.books[iid].seq == 600859624129
+    assert b.bids[0] == (7.611, 6.0) and b.asks[0] == (7.612, 297.0)
+    asks, bids = dict(b.asks), dict(b.bids)
+    assert asks[7.615] == 1502.0 and asks[7.616] == 3209.0 and bids[7.608] == 237.0
+    assert b.exchange_ts_ns == 1626992742273 * 1_000_000
+
+
+def test_spot_depth_gap_drops_book_and_requests_resync() -> None:
+    v = _open("spot")
+    diffs = sample_lines("binance", "spot_depth_diff")
+    [status] = v.parse(diffs[0], RECV)
+    iid = status.instrument
+    v.take_resyncs()
+    v.apply_snapshot(iid, sample_lines("binance", "spot_depth_snapshot_rest")[0], RECV)
+    v.parse(diffs[1], RECV)
+    [gap] = v.parse(diffs[3], RECV)  # diffs[2] (U=755..757) never arrived
+    assert isinstance(gap, VenueStatus) and gap.state == RESYNCING and "gap" in gap.reason
+    assert gap.instrument == iid and not v.books[iid].valid
+    assert v.take_resyncs() == [iid]
+
+
+def test_usdm_pu_mismatch_drops_book() -> None:
+    v = _open("perp")
+    diffs = sample_lines("binance", "futures_depth_diff")
+    iid = v.parse(diffs[0], RECV)[0].instrument
+    v.apply_snapshot(iid, sample_lines("binance", "futures_depth_snapshot_rest")[0], RECV)
+    v.parse(diffs[3], RECV)
+    [gap] = v.parse(diffs[5], RECV)  # pu=600859609417 but last u=600859607423
+    assert gap.state == RESYNCING and "pu=600859609417" in gap.reason
+
+
+def test_control_frames_produce_no_events() -> None:
+    v = _open("spot")
+    assert v.parse(sample_lines("binance", "subscribe_ack")[0], RECV) == []
+    for line in sample_lines("binance", "spot_serverShutdown"):
+        v._reconnect = None
+        assert v.parse(line, RECV) == []
+        assert v._reconnect == "server shutdown announced"
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        '{"code": 2, "msg": "Invalid request: unknown variable", "id": 3}',
+        '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"101","B":"1","a":"100","A":"1"}}',
+        '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"abc","B":"1","a":"100","A":"1"}}',
+        '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"-1","B":"1","a":"100","A":"1"}}',
+        '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","B":"1","a":"100","A":"1"}}',
+        '{"hello": 1}',
+    ],
+    ids=["not-json", "venue-error", "crossed", "non-numeric", "negative", "missing-bid", "unknown-shape"],
+)
+def test_bad_frames_raise_frame_error(frame: str) -> None:
+    with pytest.raises(FrameError):
+        _open("spot").parse(frame, RECV)
+
+
+def test_subscribe_frames_follow_documented_shape_in_batches() -> None:
+    v = Binance("perp", SymbolMap(), ["BTC/USDT:USDT", "ETH/USDT:USDT"], base_url="ws://h:1/{market}")
+    assert v.ws_url() == "ws://h:1/perp/stream"
+    [msg] = v.subscribe_messages()
+    assert msg == (
+        '{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms","btcusdt@markPrice@1s",'
+        '"ethusdt@bookTicker","ethusdt@depth@100ms","ethusdt@markPrice@1s"],"id":1}'
+    )
+    # symbols not subscribed are ignored, not errors
+    assert v.parse(sample_lines("binance", "futures_bookTicker")[0], RECV) == []
