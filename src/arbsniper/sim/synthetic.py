@@ -76,6 +76,7 @@ DEMO_LISTINGS: list[Listing] = (
     + [Listing("okx", f"{b}/USDT") for b in _BASES]
     + [Listing("okx", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("kucoin", f"{b}/USDT") for b in _BASES]
+    + [Listing("kucoin", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("bitget", f"{b}/USDT") for b in _BASES]
     + [Listing("bitget", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("hyperliquid", f"{b}/USDC:USDC") for b in _BASES]

@@ -31,7 +31,8 @@ from arbsniper.model import Book, Funding, MarketEvent
 from arbsniper.venues._checks import valid_level
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 
-WS_URL = "wss://ws.bitget.com/v2/ws/public"
+WS_BASE = "wss://ws.bitget.com"
+WS_PATH = "/v2/ws/public"
 FUNDING_INTERVAL_HOURS = 8.0
 ARGS_PER_MESSAGE = 50
 LIFETIME_S = 23.5 * 3600  # the venue cuts every connection after 24 h
@@ -170,7 +171,7 @@ class Bitget(Venue):
         return Heartbeat("text", 30.0, 45.0, "ping")
 
     def ws_url(self) -> str:
-        return self.base_url or WS_URL
+        return (self.base_url or WS_BASE) + WS_PATH
 
     def _channels(self) -> list[str]:
         channels = [self.bbo_channel, "books"]

@@ -32,7 +32,8 @@ from arbsniper.model import Book, Funding, MarketEvent
 from arbsniper.venues._checks import valid_level
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 
-WS_URL = "wss://api.hyperliquid.xyz/ws"
+WS_BASE = "wss://api.hyperliquid.xyz"
+WS_PATH = "/ws"
 FUNDING_INTERVAL_HOURS = 1.0
 HOUR_NS = 3600 * 1_000_000_000
 WELCOME = b"Websocket connection established."
@@ -135,7 +136,7 @@ class Hyperliquid(Venue):
         return Heartbeat("json", 30.0, 25.0, PING)
 
     def ws_url(self) -> str:
-        return self.base_url or WS_URL
+        return (self.base_url or WS_BASE) + WS_PATH
 
     def subscribe_messages(self) -> list[str]:
         return [

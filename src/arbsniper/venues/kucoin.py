@@ -456,7 +456,9 @@ class KuCoin(Venue):
             if not -1.0 < f.fundingRate < 1.0:
                 raise FrameError(f"kucoin: absurd funding rate {f.fundingRate} for {native}")
             ts = _ts_ns(f.timestamp) if f.timestamp else recv_ts_ns
-            return [Funding(self.venue_id, iid, f.fundingRate, FUNDING_INTERVAL_HOURS, 0, ts, recv_ts_ns)]
+            # granularity 60000 marks the predicted rate (still per funding period); otherwise it is the period.
+            hours = f.granularity / 3_600_000 if f.granularity >= 3_600_000 else FUNDING_INTERVAL_HOURS
+            return [Funding(self.venue_id, iid, f.fundingRate, hours, 0, ts, recv_ts_ns)]
         if channel == "/spotMarket/level1":
             lv = _LEVEL1.decode(env.data)
             ts = _ts_ns(lv.timestamp) if lv.timestamp else recv_ts_ns

@@ -35,7 +35,8 @@ from arbsniper.venues._checks import valid_level
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
 from arbsniper.venues.book import L2Book
 
-WS_URL = "wss://ws.api.prod.paradex.trade/v1"
+WS_BASE = "wss://ws.api.prod.paradex.trade"
+WS_PATH = "/v1"
 DEFAULT_FUNDING_HOURS = 8.0
 
 
@@ -153,7 +154,7 @@ class Paradex(Venue):
         return Heartbeat("server-ping", 55.0, 70.0)
 
     def ws_url(self) -> str:
-        return self.base_url or WS_URL
+        return (self.base_url or WS_BASE) + WS_PATH
 
     def _rpc(self, method: str, channel: str) -> str:
         return f'{{"jsonrpc":"2.0","method":"{method}","params":{{"channel":"{channel}"}},"id":{next(self._ids)}}}'

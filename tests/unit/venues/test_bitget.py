@@ -6,7 +6,7 @@ import json
 import zlib
 
 import pytest
-from venue_samples import sample_lines
+from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus

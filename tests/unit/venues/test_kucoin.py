@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from venue_samples import sample_lines
+from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
