@@ -18,8 +18,10 @@ from arbsniper.sim.binance import BinanceSim
 from arbsniper.sim.bitget import BitgetSim
 from arbsniper.sim.bybit import BybitSim
 from arbsniper.sim.coinbase import CoinbaseSim
+from arbsniper.sim.hyperliquid import HyperliquidSim
 from arbsniper.sim.kucoin import KuCoinSim
 from arbsniper.sim.okx import OkxSim
+from arbsniper.sim.paradex import ParadexSim
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
 
@@ -30,6 +32,8 @@ SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
     "okx": OkxSim,
     "kucoin": KuCoinSim,
     "bitget": BitgetSim,
+    "hyperliquid": HyperliquidSim,
+    "paradex": ParadexSim,
 }
 
 
