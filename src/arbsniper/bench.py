@@ -208,6 +208,7 @@ def run_bench(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"generating {args.updates:,} updates over {args.venues} venues x {args.instruments} instruments ...", file=sys.stderr)
     result = bench_hot_path(args.updates, args.venues, args.instruments, args.seed)
+    result["parse"] = _bench_parse()
     if args.json:
         print(json.dumps(result))
     else:
@@ -218,4 +219,14 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"  speedup vs naive    {result['speedup_vs_naive']:>12.1f} x")
         print(f"  opportunities opened {result['opened']:,}, signals {result['signals']:,}; over the naive sample both opened "
               f"{result['opened_in_naive_sample']:,} / {result['naive_opened']:,}")
+        print("parse: venue frames -> normalized events (simulator frames through the real parsers)")
+        for key, r in result["parse"].items():
+            print(f"  {key:<18} {r['ns_per_frame']:>8,.0f} ns/frame all  {r['bbo_ns_per_frame']:>7,.0f} ns/frame BBO  "
+                  f"({r['frames']:,} frames, {r['bbo_frames']:,} BBO, {r['events']:,} events)")
     return 0
+
+
+def _bench_parse() -> dict[str, dict[str, float]]:
+    from arbsniper.venues.parsebench import bench_parse, collect_frames
+
+    return bench_parse(collect_frames())

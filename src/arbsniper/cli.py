@@ -30,15 +30,14 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
-    from arbsniper.sim.synthetic import SyntheticSource
+    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues
 
     config = _load(args)
     setup_logging(config.log_level)
     symbols = SymbolMap()
-    if not args.demo:
-        print("arbsniper run: live venue connectors are not available in this build yet; use --demo", file=sys.stderr)
-        return 2
-    sources = [SyntheticSource(symbols, demo=config.demo, seed=args.seed if args.seed is not None else config.demo.seed)]
+    seed = args.seed if args.seed is not None else config.demo.seed
+    # --demo: the real connectors against the local exchange simulator; else the live venues.
+    sources = [SimulatedVenues(config, symbols, seed=seed) if args.demo else ConnectorSource(build_venues(config, symbols))]
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history)
     return asyncio.run(app.run(args.duration))
 
@@ -77,6 +76,66 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(args)
 
 
+def cmd_parse(args: argparse.Namespace) -> int:
+    from arbsniper.parse import parse_stream
+
+    with (open(args.file, encoding="utf-8") if args.file else sys.stdin) as fh:
+        frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
+    print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
+    return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from arbsniper.instruments import SymbolMap
+    from arbsniper.record import Recorder
+    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues, run_for
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    symbols = SymbolMap()
+    recorder = Recorder(args.out)
+    source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
+              else ConnectorSource(build_venues(config, symbols), tap=recorder))
+
+    async def main() -> None:
+        flusher = asyncio.create_task(recorder.run())
+        try:
+            await run_for(source, lambda _ev: None, args.duration)
+        finally:
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+
+    asyncio.run(main())
+    print(f"recorded {recorder.written} lines to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from arbsniper.app import describe
+    from arbsniper.model import signal_to_json
+    from arbsniper.replay import replay
+
+    config = _load(args)
+    out = sys.stdout
+
+    def emit(s: object) -> None:
+        out.write(signal_to_json(s).decode() + "\n" if args.json else describe(s) + "\n")  # type: ignore[arg-type]
+
+    st = replay(args.file, config, emit)
+    span = (st.last_ns - st.first_ns) / 1e9
+    print(f"replayed {st.records} records ({st.frames} frames, {span:.1f} s of market time): {st.events} events, "
+          f"{st.signals} signals, {st.bad_frames} bad frames", file=sys.stderr)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from arbsniper.sim.exchange import serve
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return asyncio.run(serve(config, args.port, args.seed, args.duration, args.fault))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arbsniper", description="Cross-venue crypto arbitrage detection.")
     parser.add_argument("--version", action="version", version=f"arbsniper {__version__}")
@@ -109,6 +168,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--instruments", type=int, default=50, help="instruments (default 50)")
     p.add_argument("--seed", type=int, default=7, help="stream seed")
     p.set_defaults(func=cmd_bench)
+
+    venue_names = ", ".join(("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"))
+    p = sub.add_parser("parse", help="raw venue frames (one per line) to normalized events as JSON lines")
+    p.add_argument("--venue", required=True, help=f"venue name: {venue_names}")
+    p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
+    p.add_argument("file", nargs="?", help="file of frames (default: stdin)")
+    p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("record", help="record raw venue frames as received (JSON lines, .gz/.zst)")
+    _add_common(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="recording to write")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--demo", action="store_true", help="record the local exchange simulator instead of live venues")
+    p.add_argument("--seed", type=int, help="seed of the simulated market")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("replay", help="run a recording through parsers, engine and detector, deterministically")
+    _add_common(p)
+    p.add_argument("file", help="recording (from arbsniper record)")
+    p.add_argument("--json", action="store_true", help="print each signal as one JSON line, as run --json does")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("simulate", help="serve every venue's protocol locally, driven by the synthetic market")
+    _add_common(p)
+    p.add_argument("--port", type=int, default=0, help="first port (venues take consecutive ports; default: any free)")
+    p.add_argument("--seed", type=int, help="seed of the simulated market")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--fault", action="append", default=[], metavar="VENUE:FAULT[:EVERY_S]",
+                   help="inject a fault periodically: drop, mute-pongs, skip-seq, bad-checksum, garbage, delay")
+    p.set_defaults(func=cmd_simulate)
     return parser
 
 

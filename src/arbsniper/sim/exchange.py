@@ -105,3 +105,59 @@ class Simulator:
     def urls(self) -> dict[str, tuple[str, str]]:
         """venue -> (WebSocket base URL, REST base URL), both with a ``{market}`` placeholder."""
         return {name: (s.base_url, s.rest_url) for name, s in self.servers.items()}
+
+
+FAULTS = ("drop", "mute-pongs", "skip-seq", "bad-checksum", "garbage", "delay")
+
+
+def inject(server: SimVenueServer, fault: str, instrument: str | None) -> None:
+    """Apply one named fault to a venue server once."""
+    if fault == "drop":
+        server.drop_connections(1001, "simulated drop")
+    elif fault == "mute-pongs":
+        server.faults.mute_pongs = not server.faults.mute_pongs
+    elif fault == "skip-seq" and instrument:
+        server.skip_sequence(instrument)
+    elif fault == "bad-checksum" and instrument:
+        server.corrupt_checksum(instrument)
+    elif fault == "garbage":
+        server.send_garbage()
+    elif fault == "delay":
+        server.faults.delay_s = 0.0 if server.faults.delay_s else 0.5
+    else:
+        raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+
+
+async def serve(config: DemoConfig | object, port: int, seed: int | None, duration: float | None, faults: list[str]) -> int:
+    """``arbsniper simulate``: serve every venue until stopped, injecting the requested faults."""
+    demo = getattr(config, "demo", config)
+    sim = Simulator(demo=demo if isinstance(demo, DemoConfig) else None, seed=seed)
+    plan: list[tuple[str, str, float]] = []
+    for spec in faults:
+        parts = spec.split(":")
+        if len(parts) < 2 or parts[0] not in sim.servers or parts[1] not in FAULTS:
+            print(f"arbsniper simulate: bad --fault {spec!r} (VENUE:FAULT[:EVERY_S], faults: {', '.join(FAULTS)})")
+            return 2
+        plan.append((parts[0], parts[1], float(parts[2]) if len(parts) > 2 else 10.0))
+    ports = {name: port + k for k, name in enumerate(sim.servers)} if port else None
+    await sim.start(ports)
+    for name, (ws, rest) in sim.urls().items():
+        print(f"[venues.{name}]\nbase_url = \"{ws}\"\nrest_url = \"{rest}\"\n", flush=True)
+
+    async def fault_loop(name: str, fault: str, every: float) -> None:
+        server = sim.servers[name]
+        instruments = [lst.instrument for lst in server.listings]
+        k = 0
+        while True:
+            await asyncio.sleep(every)
+            inject(server, fault, instruments[k % len(instruments)] if instruments else None)
+            k += 1
+
+    tasks = [asyncio.create_task(fault_loop(*p)) for p in plan]
+    try:
+        await asyncio.sleep(duration if duration else 1e12)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await sim.stop()
+    return 0

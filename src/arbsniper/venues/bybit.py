@@ -32,7 +32,6 @@ import msgspec
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import Funding, MarketEvent
 from arbsniper.venues.base import FrameError, Heartbeat, Venue
-from arbsniper.venues.book import L2Book
 
 PUBLIC_WS = "wss://stream.bybit.com"
 REST = "https://api.bybit.com"
@@ -102,6 +101,15 @@ def unified_instrument(native: str, perp: bool) -> str | None:
     return None  # inverse dated futures (BTCUSDU23)
 
 
+class _Level1:
+    __slots__ = ("u", "bid", "ask")
+
+    def __init__(self) -> None:
+        self.u = 0
+        self.bid: Level | None = None
+        self.ask: Level | None = None
+
+
 class _TickerState:
     __slots__ = ("bid", "bid_size", "ask", "ask_size", "rate", "next_ms", "interval_h")
 
@@ -123,7 +131,7 @@ class Bybit(Venue):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.category = "linear" if self.kind else "spot"
         self.subscribe_batch = 10  # spot's limit; kept for linear too
-        self._l1: dict[int, L2Book] = {}
+        self._l1: dict[int, _Level1] = {}
         self._tickers: dict[int, _TickerState] = {}
         self._req = 0
 
@@ -199,11 +207,8 @@ class Bybit(Venue):
         if iid is None:
             return []
         if level1:
-            book = self._l1.get(iid)
-            if book is None:
-                book = self._l1[iid] = L2Book()
-        else:
-            book = self.book(iid)
+            return self._on_level1(iid, env, d, recv_ts_ns)
+        book = self.book(iid)
         out: list[MarketEvent] = []
         if env.type == "snapshot":
             book.clear()
@@ -217,21 +222,41 @@ class Bybit(Venue):
         for p, q in d.a:
             book.set_ask(p, q)
         book.seq = d.u
-        ts = env.ts * 1_000_000
         if book.is_crossed():
             self._l1.pop(iid, None)
             return [self.invalidate(iid, f"crossed book on {env.topic}", recv_ts_ns)]
-        if level1:
-            book.valid = True
-            if book.bids and book.asks:
-                (bp, bs), (ap, as_) = book.top_bids(1)[0], book.top_asks(1)[0]
-                out.append(self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seq))
-            return out
         if not book.valid:
             book.valid = True
             out.append(self.synced(iid, recv_ts_ns))
-        out.append(self.book_event(iid, book, ts, recv_ts_ns, d.seq))
+        out.append(self.book_event(iid, book, env.ts * 1_000_000, recv_ts_ns, d.seq))
         return out
+
+    def _on_level1(self, iid: int, env: _Envelope, d: _Book, recv_ts_ns: int) -> list[MarketEvent]:
+        """orderbook.1: a one-level book per side, kept as two tuples (no sorted map needed)."""
+        st = self._l1.get(iid)
+        if env.type == "snapshot":
+            st = self._l1[iid] = _Level1()
+        elif st is None:
+            return []  # a delta before the (re)subscription's snapshot
+        elif d.u != st.u + 1:
+            del self._l1[iid]
+            return [self.invalidate(iid, f"update-id gap: u={d.u} after {st.u} on {env.topic}", recv_ts_ns)]
+        st.u = d.u
+        for p, q in d.b:
+            if q == 0.0:
+                if st.bid is not None and st.bid[0] == p:
+                    st.bid = None
+            else:
+                st.bid = (p, q)
+        for p, q in d.a:
+            if q == 0.0:
+                if st.ask is not None and st.ask[0] == p:
+                    st.ask = None
+            else:
+                st.ask = (p, q)
+        if st.bid is None or st.ask is None:
+            return []
+        return [self.quote(iid, st.bid[0], st.bid[1], st.ask[0], st.ask[1], env.ts * 1_000_000, recv_ts_ns, d.seq)]
 
     def _on_ticker(self, env: _Envelope, t: _Ticker, recv_ts_ns: int) -> list[MarketEvent]:
         iid = self.instrument_id(t.symbol)

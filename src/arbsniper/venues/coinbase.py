@@ -186,7 +186,9 @@ class Coinbase(Venue):
         if channel == "ticker":
             for ev in m.events:
                 for t in ev.tickers:
-                    out.extend(self._on_ticker(t, ts, recv_ts_ns, seq or 0))
+                    # sequence_num numbers messages per connection, not per product: it cannot
+                    # order one product's quotes across reconnects, so the quote carries none.
+                    out.extend(self._on_ticker(t, ts, recv_ts_ns, 0))
         elif channel == "l2_data":
             for ev in m.events:
                 out.extend(self._on_l2(ev, ts, recv_ts_ns, seq or 0))
@@ -240,7 +242,7 @@ class Coinbase(Venue):
         try:
             if kind == "ticker":
                 t = _legacy_ticker.decode(frame)
-                return self._on_ticker(t, iso_to_ns(t.time), recv_ts_ns, t.sequence)
+                return self._on_ticker(t, iso_to_ns(t.time), recv_ts_ns, t.sequence)  # per product
             if kind == "snapshot" or kind == "l2update":
                 b = _legacy_book.decode(frame)
             elif kind in ("subscriptions", "heartbeat"):

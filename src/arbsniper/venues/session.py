@@ -26,8 +26,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import picows
 
@@ -35,9 +35,18 @@ from arbsniper.model import DOWN, UP, MarketEvent
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
 
 log = logging.getLogger("arbsniper.venues")
+logging.getLogger("picows").setLevel(logging.WARNING)  # per-connection INFO lines are noise here
 
-# (venue, market, recv_ns, raw text, rest path or None): the raw-frame tap used by ``record``.
-FrameTap = Callable[[str, str, int, str, str | None], None]
+
+
+class FrameTap(Protocol):
+    """Receives everything a session receives, as received (``arbsniper record``)."""
+
+    def frame(self, venue: str, market: str, recv_ns: int, text: str) -> None: ...
+
+    def rest(self, venue: str, market: str, recv_ns: int, path: str, body: str) -> None: ...
+
+    def status(self, venue: str, market: str, recv_ns: int, state: str, reason: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +182,7 @@ class VenueSession:
             return
         finally:
             if self.tap is not None:
-                self.tap(venue.name, venue.market, recv_ns, data.decode("utf-8", "replace"), None)
+                self.tap.frame(venue.name, venue.market, recv_ns, data.decode("utf-8", "replace"))
         if events:
             st.events += len(events)
             sink = self._sink
@@ -228,7 +237,10 @@ class VenueSession:
         del st.down_reasons[:-50]
         if st.state != "down":
             st.state = "down"
-            self._emit([self.venue.status(DOWN, reason, time.time_ns())])
+            now_ns = time.time_ns()
+            if self.tap is not None:
+                self.tap.status(self.venue.name, self.venue.market, now_ns, "down", reason)
+            self._emit([self.venue.status(DOWN, reason, now_ns)])
             log.warning("%s: down: %s", self._label, reason)
 
     async def _connect_once(self) -> tuple[str, bool]:
@@ -262,6 +274,8 @@ class VenueSession:
         now_ns = time.time_ns()
         self.last_frame_ns = now_ns
         self._resync_inflight.clear()
+        if self.tap is not None:
+            self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
         self._emit(venue.on_connected(now_ns))
         st.state = "up"
         self._emit([venue.status(UP, "connected", now_ns)])
@@ -397,7 +411,7 @@ class VenueSession:
                 continue
             recv_ns = time.time_ns()
             if self.tap is not None:
-                self.tap(venue.name, venue.market, recv_ns, body.decode("utf-8", "replace"), path)
+                self.tap.rest(venue.name, venue.market, recv_ns, path, body.decode("utf-8", "replace"))
             try:
                 self._emit(venue.apply_snapshot(iid, body, recv_ns))
             except FrameError as exc:
