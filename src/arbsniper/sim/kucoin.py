@@ -49,6 +49,8 @@ class KuCoinSim(SimVenueServer):
         self.sym = {inst: native for native, inst in self.native.items()}
         self.seq: dict[str, int] = {lst.instrument: 1_000_000 for lst in self.listings}
         self.tokens: set[str] = set()
+        self.tokens_used: list[str] = []  # the token of each WebSocket connection, in order
+        self.ping_interval_ms = PING_INTERVAL_MS  # what bullet-public tells clients
         self.rest_port = 0
         self._rest_runner: web.AppRunner | None = None
 
@@ -89,7 +91,7 @@ class KuCoinSim(SimVenueServer):
             token = f"sim-{market}-{len(self.tokens) + 1}"
             self.tokens.add(token)
             server = {"endpoint": f"ws://{self.host}:{self.port}/{market}/", "encrypt": False, "protocol": "websocket",
-                      "pingInterval": PING_INTERVAL_MS, "pingTimeout": PING_TIMEOUT_MS}
+                      "pingInterval": self.ping_interval_ms, "pingTimeout": PING_TIMEOUT_MS}
             return 200, json.dumps({"code": "200000", "data": {"token": token, "instanceServers": [server]}})
         want = "/api/v1/market/orderbook/level2_100" if market == "spot" else "/api/v1/level2/snapshot"
         if path != want:
@@ -112,6 +114,7 @@ class KuCoinSim(SimVenueServer):
     def on_connect(self, conn: SimConnection) -> None:
         token = conn.query.get("token", [""])[0]
         connect_id = conn.query.get("connectId", ["sim"])[0]
+        self.tokens_used.append(token)
         if token not in self.tokens:
             conn.send(json.dumps({"id": connect_id, "type": "error", "code": 401, "data": "token is invalid"}))
             conn.close(1008, "token is invalid")
@@ -197,10 +200,10 @@ class KuCoinSim(SimVenueServer):
             return
         per = _per_base(native)
         if prev is not None and not book.crossed:
-            changes = [(p, s, "buy") for p, s in diff_levels(prev.bids, book.bids)] + [
+            level_changes = [(p, s, "buy") for p, s in diff_levels(prev.bids, book.bids)] + [
                 (p, s, "sell") for p, s in diff_levels(prev.asks, book.asks)]
             key = f"/contractMarket/level2:{native}"
-            for p, s, side in changes:
+            for p, s, side in level_changes:
                 seq = self._next_seq(inst, 1)
                 self._send(key, key, "level2", {"sequence": seq, "change": f"{fmt(p)},{side},{round(s * per)}", "timestamp": ms})
         self._send(f"/contractMarket/tickerV2:{native}", f"/contractMarket/tickerV2:{native}", "tickerV2", {

@@ -160,6 +160,10 @@ class Bitget(Venue):
         # Where quotes come from: "books1" (fastest) or "ticker" (also carries funding on futures).
         self.bbo_channel = "books1"
 
+    @classmethod
+    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
+        return listed_instruments(market, bases)
+
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(self.market, instrument)
 

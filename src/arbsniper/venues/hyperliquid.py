@@ -125,6 +125,10 @@ class Hyperliquid(Venue):
         # Coins of the main dex in ``meta`` universe order, for ``allDexsAssetCtxs`` (index based).
         self.universe: list[str] | None = None
 
+    @classmethod
+    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
+        return listed_instruments(market, bases)
+
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)
 
@@ -182,9 +186,11 @@ class Hyperliquid(Venue):
         iid = self.instrument_id(b.coin)
         if iid is None:
             return []
-        if len(b.bbo) != 2 or b.bbo[0] is None or b.bbo[1] is None:
+        if len(b.bbo) != 2:
             return []  # a side with no orders: nothing two-sided to trade on
-        bid, ask = b.bbo
+        bid, ask = b.bbo[0], b.bbo[1]
+        if bid is None or ask is None:
+            return []
         ts = b.time * 1_000_000 if b.time else recv_ts_ns
         return [self.quote(iid, bid.px, bid.sz, ask.px, ask.sz, ts, recv_ts_ns)]
 

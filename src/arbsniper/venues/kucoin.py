@@ -272,6 +272,10 @@ class KuCoin(Venue):
 
     # --- protocol facts ---------------------------------------------------------------------
 
+    @classmethod
+    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
+        return listed_instruments(market, bases)
+
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(self.market, instrument)
 

@@ -143,6 +143,10 @@ class Paradex(Venue):
         self._ids = itertools.count(1)
         self._funding_hours: dict[int, float] = {}
 
+    @classmethod
+    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
+        return listed_instruments(market, bases)
+
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)
 
