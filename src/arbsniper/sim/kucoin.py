@@ -202,6 +202,9 @@ class KuCoinSim(SimVenueServer):
         if prev is not None and not book.crossed:
             level_changes = [(p, s, "buy") for p, s in diff_levels(prev.bids, book.bids)] + [
                 (p, s, "sell") for p, s in diff_levels(prev.asks, book.asks)]
+            # One change per message, so every intermediate book is visible: removals go first,
+            # then every book on the way holds only levels of the new (uncrossed) book.
+            level_changes.sort(key=lambda c: c[1] != 0.0)
             key = f"/contractMarket/level2:{native}"
             for p, s, side in level_changes:
                 seq = self._next_seq(inst, 1)
