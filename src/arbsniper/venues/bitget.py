@@ -120,6 +120,14 @@ class _BookData(msgspec.Struct):
     ts: int = 0
 
 
+class _TopData(msgspec.Struct):
+    """``books1``: only numbers are needed (no checksum), so levels decode straight to floats."""
+
+    asks: list[tuple[float, float]] = []
+    bids: list[tuple[float, float]] = []
+    ts: int = 0
+
+
 class _TickerData(msgspec.Struct):
     bidPr: float | None = None
     askPr: float | None = None
@@ -132,6 +140,7 @@ class _TickerData(msgspec.Struct):
 
 _MESSAGE = msgspec.json.Decoder(_Message)
 _BOOKS = msgspec.json.Decoder(list[_BookData], strict=False)
+_TOPS = msgspec.json.Decoder(list[_TopData], strict=False)
 _TICKERS = msgspec.json.Decoder(list[_TickerData], strict=False)
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
@@ -226,7 +235,7 @@ class Bitget(Venue):
             if channel == "books":
                 return self._books(iid, arg.instId, msg.action, _BOOKS.decode(msg.data), recv_ts_ns)
             if channel == "books1":
-                return self._books1(iid, arg.instId, _BOOKS.decode(msg.data), recv_ts_ns)
+                return self._books1(iid, _TOPS.decode(msg.data), recv_ts_ns)
             if channel in ("books5", "books15"):
                 return [self._depth(iid, arg.instId, d, recv_ts_ns) for d in _BOOKS.decode(msg.data)]
             if channel == "ticker":
@@ -235,15 +244,14 @@ class Bitget(Venue):
             raise FrameError(f"bitget: bad {channel} data for {arg.instId}: {exc}") from None
         raise FrameError(f"bitget: unexpected channel {channel!r}")
 
-    def _books1(self, iid: int, native: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _books1(self, iid: int, data: list[_TopData], recv_ts_ns: int) -> list[MarketEvent]:
         out: list[MarketEvent] = []
         if self.bbo_channel != "books1":
             return out
         for d in data:
             if not d.bids or not d.asks:
                 continue  # one side empty: no two-sided quote to trade on
-            bid, bid_size = _level(*d.bids[0], native)
-            ask, ask_size = _level(*d.asks[0], native)
+            (bid, bid_size), (ask, ask_size) = d.bids[0], d.asks[0]
             out.append(self.quote(iid, bid, bid_size, ask, ask_size, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
         return out
 

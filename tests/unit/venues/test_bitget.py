@@ -73,6 +73,13 @@ def test_spot_subscribes_books1_and_books_in_the_sample_request_shape() -> None:
     ]
 
 
+def test_futures_subscribe_in_the_sample_request_shape() -> None:
+    [msg] = [json.loads(m) for m in venue("perp", "DASH/USDT:USDT").subscribe_messages()]
+    shape = json.loads(sample_lines("bitget", "v1_mix_subscribe_request")[0])
+    assert set(msg) == set(shape) and set(msg["args"][0]) == set(shape["args"][0])
+    assert msg["args"][0] == {"instType": "USDT-FUTURES", "channel": "books1", "instId": "DASHUSDT"}
+
+
 def test_futures_also_subscribe_ticker_for_funding_and_chunk_args() -> None:
     v = venue("perp", *[f"C{i}/USDT:USDT" for i in range(20)])
     msgs = [json.loads(m) for m in v.subscribe_messages()]
@@ -93,7 +100,8 @@ def test_heartbeat_is_text_ping_every_30s_and_pong_is_silent() -> None:
 
 def test_acks_parse_to_nothing() -> None:
     v = venue("spot", "BTC/USDT")
-    for line in sample_lines("bitget", "v2_subscribe_ack") + sample_lines("bitget", "v1_subscribe_ack"):
+    acks = sample_lines("bitget", "v2_subscribe_ack") + sample_lines("bitget", "v1_subscribe_ack") + sample_lines("bitget", "v1_spot_ticker")
+    for line in acks + sample_lines("bitget", "v1_mix_ticker")[:2]:
         assert v.parse(line, RECV) == []
 
 
@@ -160,6 +168,8 @@ def test_v2_books_snapshot_samples_build_books_without_checking_the_zero_checksu
 def test_update_before_any_snapshot_is_ignored() -> None:
     v = venue("spot", "LMWR/USDT")
     assert v.parse(sample_lines("bitget", "v2_spot_books")[1], RECV) == []
+    f = venue("perp", "AXS/USDT:USDT")
+    assert f.parse(sample_lines("bitget", "v2_futures_books")[1], RECV) == []
 
 
 def test_real_v2_update_on_a_different_book_fails_its_checksum_and_resubscribes() -> None:
@@ -252,5 +262,6 @@ def test_bad_frames_raise_frame_error(frame: str) -> None:
 
 def test_other_api_versions_without_v2_fields_produce_nothing() -> None:
     v = venue("perp", "DASH/USDT:USDT", "BTC/USDT:USDT")
-    for line in sample_lines("bitget", "v1_mix_ticker")[2:] + sample_lines("bitget", "v3_uta_futures_ticker"):
+    v3 = sample_lines("bitget", "v3_uta_futures_ticker") + sample_lines("bitget", "v3_uta_books") + sample_lines("bitget", "v3_uta_books1")
+    for line in sample_lines("bitget", "v1_mix_ticker")[2:] + v3:
         assert v.parse(line, RECV) == []

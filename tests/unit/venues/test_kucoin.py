@@ -140,6 +140,17 @@ def test_market_ticker_samples_parse_to_their_prices_sizes_times_and_sequences()
     lines = sample_lines("kucoin", "market_ticker")
     quotes = [venue.parse(line, RECV) for line in lines]
     assert all(len(q) == 1 and isinstance(q[0], Quote) for q in quotes)
+    # (bid, bid size, ask, ask size) of every line, as the venue sent them.
+    assert [(q[0].bid, q[0].bid_size, q[0].ask, q[0].ask_size) for q in quotes] == [
+        (0.00028678, 3.70422021, 0.00028717, 14.04274325),
+        (242.654, 0.68148185, 242.951, 4.51280965),
+        (0.0000026033, 4051.2663, 0.0000026192, 4664.7644),
+        (0.00028678, 3.70422021, 0.00028717, 14.04274325),
+        (242.649, 5.0, 242.951, 4.51280965),
+        (242.649, 5.0, 242.951, 4.51280965),
+        (0.9027, 202.2365, 0.9052, 404.3024),
+        (0.049, 0.036, 0.08, 0.18),
+    ]
     first = quotes[0][0]
     assert first == Quote(venue.venue_id, iid(venue, "SNX/BTC"), 0.00028678, 3.70422021, 0.00028717, 14.04274325,
                           1619378326323 * MS, RECV, 1612844051653)

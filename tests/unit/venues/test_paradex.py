@@ -108,6 +108,7 @@ def test_sequence_gap_invalidates_and_resubscribes_then_a_new_snapshot_brings_it
     assert status == VenueStatus(v.venue_id, RESYNCING, "BTC-USD-PERP: sequence gap: expected 11, got 12", RECV, PERP, btc)
     assert v.take_resyncs() == [btc]
     unsub, resub = (json.loads(m) for m in v.resubscribe_messages(btc))
+    assert set(unsub) == set(json.loads(sample_lines("paradex", "unsubscribe_request")[0]))
     assert (unsub["method"], unsub["params"]) == ("unsubscribe", {"channel": "order_book.BTC-USD-PERP.deltas"})
     assert (resub["method"], resub["params"]) == ("subscribe", {"channel": "order_book.BTC-USD-PERP.deltas"})
     assert v.parse(book_msg(13, "d", updates=[("BUY", "100", "5")]), RECV) == []  # ignored until the new book
