@@ -14,8 +14,8 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Awaitable, Callable
-from typing import TextIO
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TextIO
 
 from arbsniper.bus.inproc import ConflatingQueue, FanOut, Subscription
 from arbsniper.config import Config
@@ -45,12 +45,12 @@ def describe(s: Signal) -> str:
 class App:
     """The embedded pipeline: everything in one process, no server needed."""
 
-    def __init__(self, config: Config, sources: list[MarketSource], symbols: SymbolMap, *,
+    def __init__(self, config: Config, sources: Sequence[MarketSource], symbols: SymbolMap, *,
                  json_out: TextIO | None = None, human_out: TextIO | None = sys.stderr,
                  history: bool = True) -> None:
         self.config = config
         self.symbols = symbols
-        self.sources = sources
+        self.sources = list(sources)
         self.market = ConflatingQueue(config.bus.market_capacity)
         self.signals: FanOut[Signal] = FanOut(config.bus.signal_capacity)
         self.engine = Engine(symbols, config, self.signals.publish)
@@ -60,7 +60,7 @@ class App:
         self.history_file = history_path(config.data_dir)
         self.history_written = 0
         self.started = time.monotonic()
-        self._consumers: list[tuple[Subscription[Signal], Callable[[Subscription[Signal]], Awaitable[None]]]] = []
+        self._consumers: list[tuple[Subscription[Signal], Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]]] = []
         # Subscriptions exist before the engine can emit, so no consumer misses a signal.
         if self.history_enabled:
             self._consumers.append((self.signals.subscribe("history"), self._history_consumer))
@@ -69,7 +69,7 @@ class App:
         if human_out is not None:
             self._consumers.append((self.signals.subscribe("log"), self._human_consumer))
 
-    def add_consumer(self, name: str, consume: Callable[[Subscription[Signal]], Awaitable[None]]) -> Subscription[Signal]:
+    def add_consumer(self, name: str, consume: Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
         sub = self.signals.subscribe(name)
         self._consumers.append((sub, consume))

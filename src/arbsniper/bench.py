@@ -36,8 +36,8 @@ def make_stream(n: int, n_venues: int, n_instruments: int, seed: int) -> tuple[S
     symbols = SymbolMap()
     venues = [f"venue{k}" for k in range(n_venues)]
     names = [f"C{k:03d}/USDT" for k in range(n_instruments)]
-    for v in venues:
-        symbols.venue_id(v)
+    for venue in venues:
+        symbols.venue_id(venue)
     for name in names:
         symbols.instrument_id(name)
     mids = [rng.uniform(1.0, 50_000.0) for _ in names]

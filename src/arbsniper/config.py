@@ -50,7 +50,7 @@ def _check(cond: bool, msg: str) -> None:
         raise ValueError(msg)
 
 
-class DetectorConfig(_Section):
+class DetectorConfig(_Section, frozen=True):
     """Thresholds and costs of SPEC §5."""
 
     min_spread_bps: float = 10.0
@@ -82,7 +82,7 @@ class DetectorConfig(_Section):
                 raise ValueError(f"deny: {exc}") from None
 
 
-class ConversionConfig(_Section):
+class ConversionConfig(_Section, frozen=True):
     """How quote currencies convert to the reference currency, from live markets."""
 
     reference: str = "USD"
@@ -102,7 +102,7 @@ class ConversionConfig(_Section):
             _check(parsed.base == ccy and not parsed.is_perp, f"sources.{ccy}: {inst} must be the spot market {ccy}/…")
 
 
-class LimitsConfig(_Section):
+class LimitsConfig(_Section, frozen=True):
     """What a venue accepts for one instrument: lot step, price tick, minimum order value."""
 
     lot_size: float = 0.0
@@ -113,7 +113,7 @@ class LimitsConfig(_Section):
         _check(self.lot_size >= 0 and self.tick_size >= 0 and self.min_notional >= 0, "limits must be >= 0")
 
 
-class VenueConfig(_Section):
+class VenueConfig(_Section, frozen=True):
     """Per-venue settings; anything unset takes the venue's defaults."""
 
     enabled: bool = True
@@ -139,7 +139,7 @@ class VenueConfig(_Section):
                 raise ValueError(str(exc)) from None
 
 
-class BusConfig(_Section):
+class BusConfig(_Section, frozen=True):
     market_capacity: int = 4096  # distinct (instrument, venue, kind) keys pending before drops
     signal_capacity: int = 65_536  # per consumer
 
@@ -147,7 +147,7 @@ class BusConfig(_Section):
         _check(self.market_capacity > 0 and self.signal_capacity > 0, "capacities must be > 0")
 
 
-class HistoryConfig(_Section):
+class HistoryConfig(_Section, frozen=True):
     enabled: bool = True
     batch: int = 500
     flush_ms: int = 200
@@ -156,7 +156,7 @@ class HistoryConfig(_Section):
         _check(self.batch > 0 and self.flush_ms > 0, "batch and flush_ms must be > 0")
 
 
-class DemoConfig(_Section):
+class DemoConfig(_Section, frozen=True):
     """The synthetic market of ``arbsniper run --demo``."""
 
     seed: int | None = None
@@ -176,7 +176,7 @@ def default_data_dir() -> str:
     return os.path.join(base, "arbsniper")
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     """The whole resolved configuration."""
 
     data_dir: str = msgspec.field(default_factory=default_data_dir)

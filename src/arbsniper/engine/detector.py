@@ -159,7 +159,7 @@ class Detector:
         r = self.evaluate(ia, a, ib, b, f, now_ns)
         key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # lifecycle.pair_key, inlined
         self._seen.add(key)
-        if type(r) is str:
+        if isinstance(r, str):
             self.rejected[r] = self.rejected.get(r, 0) + 1
             if key in self.lifecycle.open:
                 self.lifecycle.close(key, r, now_ns, self._recv_ns)

@@ -202,7 +202,7 @@ class SimVenueServer:
             await asyncio.sleep(interval)
             self.on_timer()
 
-    def _factory(self, request: picows.WSUpgradeRequest) -> object:
+    def _factory(self, request: picows.WSUpgradeRequest) -> picows.WSListener | picows.WSUpgradeResponseWithListener | None:
         split = urlsplit(request.path.decode())
         parts = split.path.split("/", 2)  # "", market, rest
         market = parts[1] if len(parts) > 1 else ""

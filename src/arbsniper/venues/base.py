@@ -78,7 +78,7 @@ class Venue:
     name: ClassVar[str]
     markets: ClassVar[tuple[str, ...]]  # the markets this module serves: ("spot", "perp")
     max_instruments_per_connection: ClassVar[int] = 100  # callers split bigger instrument lists
-    max_messages_per_s: ClassVar[float] = 5.0  # pacing of client -> server messages
+    max_messages_per_s: float = 5.0  # pacing of client -> server messages (instances may differ by market)
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # roll the connection before the venue's limit
     needs_rest: ClassVar[bool] = False  # the session opens an HTTP client (snapshots, tokens)
     book_depth: ClassVar[int] = 20  # levels per side published in Book events

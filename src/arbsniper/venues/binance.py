@@ -42,10 +42,10 @@ SPOT_REST = "https://api.binance.com"
 PERP_REST = "https://fapi.binance.com"
 
 # Quote currencies Binance lists, longest first so "FDUSD" wins over "USD".
-QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BIDR", "IDRT", "BTC", "ETH", "BNB", "EUR",
+_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BIDR", "IDRT", "BTC", "ETH", "BNB", "EUR",
           "TRY", "BRL", "GBP", "AUD", "DAI", "USD", "JPY", "RUB", "UAH", "ZAR", "PLN", "RON", "ARS",
           "MXN", "COP", "CZK", "XRP", "TRX", "DOGE")
-QUOTES = tuple(sorted(QUOTES, key=len, reverse=True))
+QUOTES: tuple[str, ...] = tuple(sorted(_QUOTES, key=len, reverse=True))
 
 Level = tuple[float, float]
 

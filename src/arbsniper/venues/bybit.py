@@ -124,7 +124,7 @@ class Bybit(Venue):
     name = "bybit"
     markets = ("spot", "perp")
     max_instruments_per_connection: ClassVar[int] = 100
-    max_messages_per_s: ClassVar[float] = 10.0
+    max_messages_per_s = 10.0
     book_topic_depth: ClassVar[int] = 50
 
     def __init__(self, *args: object, **kwargs: object) -> None:

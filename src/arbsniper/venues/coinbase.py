@@ -126,7 +126,7 @@ class Coinbase(Venue):
     name = "coinbase"
     markets = ("spot",)
     max_instruments_per_connection: ClassVar[int] = 100
-    max_messages_per_s: ClassVar[float] = 6.0  # 8 unauthenticated messages/s per IP
+    max_messages_per_s = 6.0  # 8 unauthenticated messages/s per IP
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -67,9 +67,10 @@ def build_venues(
                     wanted[(name, market)] = insts
     out: list[Venue] = []
     for (name, market), insts in wanted.items():
-        cls = REGISTRY.get(name)
-        if cls is None:
+        found = REGISTRY.get(name)
+        if found is None:
             continue
+        cls = found
         vc = config.venue(name)
         base_url, rest_url = (urls or {}).get(name, (vc.base_url, vc.rest_url))
         step = cls.max_instruments_per_connection

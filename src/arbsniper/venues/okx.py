@@ -106,7 +106,7 @@ class Okx(Venue):
     name = "okx"
     markets = ("spot", "perp")
     max_instruments_per_connection: ClassVar[int] = 100
-    max_messages_per_s: ClassVar[float] = 3.0
+    max_messages_per_s = 3.0
     subscribe_batch: ClassVar[int] = 60  # args per request (≤ 64 KB, 480 requests/hour)
 
     def heartbeat(self) -> Heartbeat:
@@ -184,9 +184,11 @@ class Okx(Venue):
             return []
         b, a = d.bids[0], d.asks[0]
         try:
-            return [self.quote(iid, float(b[0]), float(b[1]), float(a[0]), float(a[1]), int(d.ts) * 1_000_000, recv_ts_ns, d.seqId or 0)]
+            bp, bs, ap, as_ = float(b[0]), float(b[1]), float(a[0]), float(a[1])
+            ts = int(d.ts) * 1_000_000
         except (ValueError, IndexError):
             raise FrameError(f"okx: bad bbo level {b!r} / {a!r}") from None
+        return [self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0)]
 
     def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> list[MarketEvent]:
         iid = self.instrument_id(native)
@@ -199,14 +201,17 @@ class Okx(Venue):
 
     def _on_funding(self, native: str, data: list[_FundingData], recv_ts_ns: int) -> list[MarketEvent]:
         iid = self.instrument_id(native)
-        if iid is None or not data or data[0].fundingRate is None:
-            return []  # some pushes carry only nextFundingRate
+        if iid is None or not data:
+            return []
         f = data[0]
+        if f.fundingRate is None:
+            return []  # some pushes carry only nextFundingRate
         interval_h = 8.0
         if f.nextFundingTime > f.fundingTime > 0:
             interval_h = (f.nextFundingTime - f.fundingTime) / 3_600_000
         ts = f.ts * 1_000_000 if f.ts else recv_ts_ns
-        return [Funding(self.venue_id, iid, f.fundingRate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns)]
+        rate: float = f.fundingRate
+        return [Funding(self.venue_id, iid, rate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns)]
 
     def _on_books(self, native: str, action: str | None, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
         iid = self.instrument_id(native)

@@ -27,12 +27,15 @@ import logging
 import random
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import picows
 
 from arbsniper.model import DOWN, UP, MarketEvent
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
+
+if TYPE_CHECKING:
+    import aiohttp
 
 log = logging.getLogger("arbsniper.venues")
 logging.getLogger("picows").setLevel(logging.WARNING)  # per-connection INFO lines are noise here
@@ -154,7 +157,7 @@ class VenueSession:
         self.close_reason: str | None = None
         self._sink: EventSink = _discard
         self._transport: picows.WSTransport | None = None
-        self._http = None
+        self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._resync_inflight: set[int] = set()
         self._resync_last: dict[int, float] = {}
