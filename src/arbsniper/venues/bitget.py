@@ -162,7 +162,7 @@ class Bitget(Venue):
     markets = ("spot", "perp")
     lifetime_s: ClassVar[float] = LIFETIME_S
     max_instruments_per_connection: ClassVar[int] = 100  # 3 channels each; 1000 channels per connection
-    max_messages_per_s: ClassVar[float] = 5.0  # the venue allows 10 client messages per second
+    max_messages_per_s = 5.0  # the venue allows 10 client messages per second
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -117,7 +117,7 @@ class Hyperliquid(Venue):
     name = "hyperliquid"
     markets = ("perp",)
     max_instruments_per_connection: ClassVar[int] = 100  # 3 subscriptions each; 1000 per IP
-    max_messages_per_s: ClassVar[float] = 10.0  # 2000 messages per minute per IP
+    max_messages_per_s = 10.0  # 2000 messages per minute per IP
     lifetime_s: ClassVar[float] = 23.5 * 3600.0
 
     def __init__(self, *args: object, **kwargs: object) -> None:

@@ -252,7 +252,7 @@ class KuCoin(Venue):
     markets = ("spot", "perp")
     needs_rest: ClassVar[bool] = True  # the token handshake and the L2 snapshots
     max_instruments_per_connection: ClassVar[int] = 50  # spot: 2 topics, futures: 3 per symbol
-    max_messages_per_s: ClassVar[float] = 5.0  # the venue allows 100 client messages per 10 s
+    max_messages_per_s = 5.0  # the venue allows 100 client messages per 10 s
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # the token is valid 24 h
 
     def __init__(self, *args: object, **kwargs: object) -> None:

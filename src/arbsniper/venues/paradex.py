@@ -135,7 +135,7 @@ class Paradex(Venue):
     name = "paradex"
     markets = ("perp",)
     max_instruments_per_connection: ClassVar[int] = 50
-    max_messages_per_s: ClassVar[float] = 10.0
+    max_messages_per_s = 10.0
     lifetime_s: ClassVar[float] = 23.5 * 3600.0
 
     def __init__(self, *args: object, **kwargs: object) -> None:
