@@ -89,8 +89,11 @@ class App:
             self.engine.expire(time.time_ns())
 
     async def _stats_loop(self) -> None:
+        """Every few seconds: one stats line, and a warning when quotes were refused meanwhile."""
         last_events = 0
         last_t = time.monotonic()
+        refused_keys = ("crossed", "out_of_order", "invalid", "suspect")
+        last_refused = dict.fromkeys(refused_keys, 0)
         while True:
             await asyncio.sleep(STATS_EVERY_S)
             now = time.monotonic()
@@ -106,6 +109,10 @@ class App:
                     "market_drops": q["dropped"], "signal_drops": sum(s.dropped for s in self.signals.subscriptions),
                 }},
             )
+            refused = {k: int(st[k]) - last_refused[k] for k in refused_keys}  # type: ignore[call-overload]
+            if any(refused.values()):
+                log.warning("quotes refused by the engine", extra={"fields": {k: v for k, v in refused.items() if v}})
+                last_refused = {k: int(st[k]) for k in refused_keys}  # type: ignore[call-overload]
 
     async def _history_consumer(self, sub: Subscription[Signal]) -> None:
         writer = await asyncio.to_thread(HistoryWriter, self.history_file)

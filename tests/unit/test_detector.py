@@ -427,3 +427,14 @@ def test_comparison_is_against_every_venue_holding_the_instrument() -> None:
     # (40, 35, 38 and 33 bps, all net of 23 bps of costs); bitget's bid is only 1 bps over.
     assert sorted(s.action for s in h.events("open")) == [
         "BUY_BINANCE_SELL_BYBIT", "BUY_BINANCE_SELL_OKX", "BUY_BITGET_SELL_BYBIT", "BUY_BITGET_SELL_OKX"]
+
+
+def test_sequence_numbers_may_restart_after_the_venue_went_down() -> None:
+    h = Harness()
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000, seq=500)
+    h.status("binance", DOWN, "reconnecting")
+    h.status("binance", UP, "reconnected")
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000, seq=1)  # per-connection numbering restarts
+    h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
+    assert h.engine.state.out_of_order == 0
+    assert h.last.event == "open"

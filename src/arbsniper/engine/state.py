@@ -149,6 +149,9 @@ class MarketState:
         self.ask_size[i][v] = 0.0
         self.book[i][v] = None
         self.tradable[i][v] = False
+        # A reconnected venue may restart its sequence numbers: order afresh from the next quote.
+        self.seq[i][v] = 0
+        self.exch_ns[i][v] = 0
 
     def apply_book(self, b: Book) -> Quote | None:
         """Store a book's top levels for depth; returns the quote its top implies.

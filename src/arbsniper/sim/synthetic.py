@@ -170,8 +170,9 @@ class SyntheticMarket:
         n = int(self._carry)
         self._carry -= n
         out: list[SimBook | SimFunding] = []
-        for _ in range(n):
-            st = self.states[rng.randrange(len(self.states))]
+        # Distinct listings per step: a venue publishes one book state per instrument per tick
+        # (what it does not publish within a tick is conflated at the venue, as real feeds do).
+        for st in rng.sample(self.states, min(n, len(self.states))):
             if st.quiet_until_ns > now_ns:
                 continue
             out.append(self._book(st, now_ns))

@@ -249,11 +249,13 @@ class Venue:
         recv_ts_ns: int,
         seq: int = 0,
     ) -> Quote:
-        """A validated Quote: positive finite prices, bid below ask, sane non-negative sizes."""
+        """A validated Quote: positive finite prices and sane non-negative sizes.
+
+        A crossed quote (bid >= ask) is passed on, not raised: the venue's last good quote is no
+        longer its state, so the engine must see it to refuse it, count it and clear that price.
+        """
         if not (bid > 0.0 and ask > 0.0 and math.isfinite(bid) and math.isfinite(ask)):
             raise FrameError(f"{self.name}: non-positive or non-finite price bid={bid} ask={ask}")
-        if bid >= ask:
-            raise FrameError(f"{self.name}: crossed quote bid {bid} >= ask {ask}")
         if not (0.0 <= bid_size < MAX_SIZE and 0.0 <= ask_size < MAX_SIZE):
             raise FrameError(f"{self.name}: absurd size bid_size={bid_size} ask_size={ask_size}")
         return Quote(self.venue_id, instrument_id, bid, bid_size, ask, ask_size, exchange_ts_ns, recv_ts_ns, seq)

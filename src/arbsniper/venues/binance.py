@@ -338,5 +338,7 @@ class Binance(Venue):
         if book.is_crossed():
             return [self.invalidate(iid, "snapshot crossed", recv_ts_ns)]
         book.valid = True
-        ts = (snap.T or snap.E) * 1_000_000 or recv_ts_ns
+        # Spot snapshots carry no time: 0 says "unknown" (the receive time would be later than the
+        # venue times of the deltas that follow and make them look out of order).
+        ts = (snap.T or snap.E) * 1_000_000
         return [self.synced(iid, recv_ts_ns), self.book_event(iid, book, ts, recv_ts_ns, book.seq)]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.binance import Binance
+from conftest import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 
@@ -130,17 +130,22 @@ def test_control_frames_produce_no_events() -> None:
     [
         "not json",
         '{"code": 2, "msg": "Invalid request: unknown variable", "id": 3}',
-        '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"101","B":"1","a":"100","A":"1"}}',
         '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"abc","B":"1","a":"100","A":"1"}}',
         '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"-1","B":"1","a":"100","A":"1"}}',
         '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","B":"1","a":"100","A":"1"}}',
         '{"hello": 1}',
     ],
-    ids=["not-json", "venue-error", "crossed", "non-numeric", "negative", "missing-bid", "unknown-shape"],
+    ids=["not-json", "venue-error", "non-numeric", "negative", "missing-bid", "unknown-shape"],
 )
 def test_bad_frames_raise_frame_error(frame: str) -> None:
     with pytest.raises(FrameError):
         _open("spot").parse(frame, RECV)
+
+
+def test_crossed_quote_reaches_the_engine_to_be_refused() -> None:
+    frame = '{"stream":"btcusdt@bookTicker","data":{"u":1,"s":"BTCUSDT","b":"101","B":"1","a":"100","A":"1"}}'
+    [q] = _open("spot").parse(frame, RECV)
+    assert isinstance(q, Quote) and (q.bid, q.ask) == (101.0, 100.0)
 
 
 def test_subscribe_frames_follow_documented_shape_in_batches() -> None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.okx import Okx
+from conftest import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 
