@@ -6,12 +6,12 @@ import json
 import zlib
 
 import pytest
-from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.bitget import Bitget, inst_type, listed_instruments, native_symbol, unified_instrument
+from conftest import sample_lines
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000
@@ -248,7 +248,6 @@ def test_crossed_book_after_update_is_resynced() -> None:
         "garbage",
         '{"event":"error","code":30001,"msg":"instType:SPOT,channel:books,instId:NOPE doesn\'t exist"}',
         '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":[{"asks":[["x","1"]],"bids":[["1","1"]],"ts":"1"}]}',
-        '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":[{"asks":[["1","1"]],"bids":[["2","1"]],"ts":"1"}]}',
         '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":[{"asks":[["2","1"]],"bids":[["-1","1"]],"ts":"1"}]}',
         '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":{"asks":[]}}',
         '{"action":"snapshot","arg":{"instType":"SPOT","channel":"trade","instId":"BTCUSDT"},"data":[]}',
@@ -258,6 +257,12 @@ def test_crossed_book_after_update_is_resynced() -> None:
 def test_bad_frames_raise_frame_error(frame: str) -> None:
     with pytest.raises(FrameError):
         venue("spot", "BTC/USDT").parse(frame, RECV)
+
+
+def test_crossed_books1_reaches_the_engine_to_be_refused() -> None:
+    frame = '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":[{"asks":[["1","1"]],"bids":[["2","1"]],"ts":"1"}]}'
+    [q] = venue("spot", "BTC/USDT").parse(frame, RECV)
+    assert isinstance(q, Quote) and (q.bid, q.ask) == (2.0, 1.0)
 
 
 def test_other_api_versions_without_v2_fields_produce_nothing() -> None:

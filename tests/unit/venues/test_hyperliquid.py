@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, Quote
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.hyperliquid import Hyperliquid, listed_instruments, native_symbol, unified_instrument
+from conftest import sample_lines
 
 MS = 1_000_000
 HOUR = 3600 * 1_000_000_000
@@ -140,7 +140,6 @@ def test_other_samples_parse_to_nothing() -> None:
     "frame",
     [
         "garbage",
-        '{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[{"px":"3","sz":"1","n":1},{"px":"2","sz":"1","n":1}]}}',
         '{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[{"px":"x","sz":"1","n":1},{"px":"2","sz":"1","n":1}]}}',
         '{"channel":"l2Book","data":{"coin":"BTC"}}',
         '{"channel":"mystery","data":{}}',
@@ -150,6 +149,12 @@ def test_other_samples_parse_to_nothing() -> None:
 def test_bad_frames_raise_frame_error(frame: str) -> None:
     with pytest.raises(FrameError):
         venue("BTC/USDC:USDC").parse(frame, RECV)
+
+
+def test_crossed_bbo_reaches_the_engine_to_be_refused() -> None:
+    frame = '{"channel":"bbo","data":{"coin":"BTC","time":1,"bbo":[{"px":"3","sz":"1","n":1},{"px":"2","sz":"1","n":1}]}}'
+    [q] = venue("BTC/USDC:USDC").parse(frame, RECV)
+    assert isinstance(q, Quote) and (q.bid, q.ask) == (3.0, 2.0)
 
 
 def test_error_sample_is_a_frame_error_naming_the_venue_message() -> None:

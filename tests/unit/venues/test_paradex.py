@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import sample_lines
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.paradex import Paradex, listed_instruments, native_symbol, unified_instrument
+from conftest import sample_lines
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000
@@ -121,7 +121,6 @@ def test_sequence_gap_invalidates_and_resubscribes_then_a_new_snapshot_brings_it
     [
         "{{not json",
         '{"unexpected":[1,2,3]}',
-        sub("bbo.BTC-USD-PERP", {"market": "BTC-USD-PERP", "seq_no": 1, "ask": "1", "ask_size": "1", "bid": "2", "bid_size": "1"}),
         sub("bbo.BTC-USD-PERP", {"market": "BTC-USD-PERP", "seq_no": 1, "ask": "2", "ask_size": "1", "bid": "oops", "bid_size": "1"}),
         sub("order_book.BTC-USD-PERP.deltas", {"market": "BTC-USD-PERP", "seq_no": 1, "update_type": "x"}),
         sub("order_book.BTC-USD-PERP.deltas", {"market": "BTC-USD-PERP", "seq_no": 1, "update_type": "s",
@@ -132,6 +131,12 @@ def test_sequence_gap_invalidates_and_resubscribes_then_a_new_snapshot_brings_it
 def test_bad_frames_raise_frame_error(frame: str) -> None:
     with pytest.raises(FrameError):
         venue("BTC/USD:USDC").parse(frame, RECV)
+
+
+def test_crossed_bbo_reaches_the_engine_to_be_refused() -> None:
+    frame = sub("bbo.BTC-USD-PERP", {"market": "BTC-USD-PERP", "seq_no": 1, "ask": "1", "ask_size": "1", "bid": "2", "bid_size": "1"})
+    [q] = venue("BTC/USD:USDC").parse(frame, RECV)
+    assert isinstance(q, Quote) and (q.bid, q.ask) == (2.0, 1.0)
 
 
 def test_crossed_snapshot_invalidates_the_book() -> None:
