@@ -19,7 +19,7 @@ from arbsniper.replay import replay
 from arbsniper.venues.connect import SimulatedVenues, run_for
 
 SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
-MINE = {"binance", "coinbase", "bybit", "okx"}
+MINE = {"binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"}  # every simulated venue
 LIVELY = DemoConfig(dislocation_every_s=0.4, stale_every_s=30.0, crossed_every_s=2.0, updates_per_s=1500.0)
 
 
@@ -41,7 +41,8 @@ def test_demo_run_detects_opportunities_across_venues_through_the_connectors(tmp
     assert all(b in MINE and s in MINE and b != s for b, s in pairs)
     assert source.connectors is not None
     health = source.connectors.health()
-    assert set(health) >= {"binance:spot", "binance:perp", "coinbase:spot", "bybit:spot", "bybit:perp", "okx:spot", "okx:perp"}
+    assert set(health) >= {"binance:spot", "binance:perp", "coinbase:spot", "bybit:spot", "bybit:perp", "okx:spot", "okx:perp",
+                           "kucoin:spot", "kucoin:perp", "bitget:spot", "bitget:perp", "hyperliquid:perp", "paradex:perp"}
     assert all(h["state"] == "up" and h["frames"] > 0 for h in health.values())
 
 

@@ -15,9 +15,13 @@ from collections.abc import Iterable
 
 from arbsniper.config import DemoConfig
 from arbsniper.sim.binance import BinanceSim
+from arbsniper.sim.bitget import BitgetSim
 from arbsniper.sim.bybit import BybitSim
 from arbsniper.sim.coinbase import CoinbaseSim
+from arbsniper.sim.hyperliquid import HyperliquidSim
+from arbsniper.sim.kucoin import KuCoinSim
 from arbsniper.sim.okx import OkxSim
+from arbsniper.sim.paradex import ParadexSim
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
 
@@ -26,6 +30,10 @@ SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
     "coinbase": CoinbaseSim,
     "bybit": BybitSim,
     "okx": OkxSim,
+    "kucoin": KuCoinSim,
+    "bitget": BitgetSim,
+    "hyperliquid": HyperliquidSim,
+    "paradex": ParadexSim,
 }
 
 

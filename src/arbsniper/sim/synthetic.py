@@ -20,7 +20,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from arbsniper.config import DemoConfig
+from arbsniper.config import DEFAULT_TAKER_BPS, DemoConfig
 from arbsniper.instruments import SymbolMap, parse_instrument
 from arbsniper.model import Book, Funding, MarketEvent, Quote
 from arbsniper.venues.base import EventSink
@@ -76,6 +76,7 @@ DEMO_LISTINGS: list[Listing] = (
     + [Listing("okx", f"{b}/USDT") for b in _BASES]
     + [Listing("okx", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("kucoin", f"{b}/USDT") for b in _BASES]
+    + [Listing("kucoin", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("bitget", f"{b}/USDT") for b in _BASES]
     + [Listing("bitget", f"{b}/USDT:USDT") for b in _BASES]
     + [Listing("hyperliquid", f"{b}/USDC:USDC") for b in _BASES]
@@ -139,6 +140,7 @@ class SyntheticMarket:
         self._next_funding_ns = 0
         self._carry = 0.0
         self._pending_crossed: _ListingState | None = None
+        self._dislocations = 0
 
     def _exp_ns(self, mean_s: float) -> int:
         return int(self.rng.expovariate(1.0 / mean_s) * 1e9)
@@ -183,8 +185,14 @@ class SyntheticMarket:
         rng = self.rng
         tradable = [s for s in self.states if s.base not in _STABLE_RATES]
         if now_ns >= self._next_dislocation_ns and tradable:
-            st = rng.choice(tradable)
-            st.dislocation_bps = rng.choice((-1.0, 1.0)) * rng.uniform(30.0, 90.0)
+            # Venues take turns, so a short demo shows every venue's edge; each jump clears the
+            # dislocated venue's own taker fee by 30-90 bps (a 120 bps venue jumps further).
+            venues = sorted({s.listing.venue for s in tradable})
+            venue = venues[self._dislocations % len(venues)]
+            self._dislocations += 1
+            st = rng.choice([s for s in tradable if s.listing.venue == venue])
+            fee = DEFAULT_TAKER_BPS.get(venue, (None, None))[1 if st.is_perp else 0] or 10.0
+            st.dislocation_bps = rng.choice((-1.0, 1.0)) * (fee + rng.uniform(30.0, 90.0))
             st.dislocation_until_ns = now_ns + int(rng.uniform(0.6, 3.0) * 1e9)
             self._next_dislocation_ns = now_ns + self._exp_ns(self.demo.dislocation_every_s)
         if now_ns >= self._next_quiet_ns and tradable:

@@ -135,6 +135,12 @@ class Venue:
         """The unified name of a native symbol of this market, or None when it has none."""
         raise NotImplementedError
 
+    @classmethod
+    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
+        """What the venue lists for ``bases`` in ``market`` (its real quote currencies, plus its
+        conversion markets such as ``USDC/USDT``): the live default. None: use the demo listings."""
+        return None
+
     # ---- parsing ----------------------------------------------------------------------
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:

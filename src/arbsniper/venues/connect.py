@@ -23,6 +23,10 @@ from arbsniper.venues.session import FrameTap, VenueSession
 
 def default_instruments(venue: str, market: str, bases: Iterable[str]) -> list[str]:
     """The venue's usual listings of ``bases`` (its real quote currencies), plus conversion markets."""
+    cls = REGISTRY.get(venue)
+    listed = cls.listed_instruments(market, sorted(set(bases))) if cls is not None else None
+    if listed is not None:
+        return listed
     bases = set(bases)
     perp = market == "perp"
     out = []

@@ -151,6 +151,7 @@ class VenueSession:
         self.warn_interval_s = warn_interval_s
         self.connect_timeout_s = connect_timeout_s
         self.heartbeat = heartbeat or venue.heartbeat()  # tests shorten the venue's intervals
+        self._heartbeat_fixed = heartbeat is not None
         self.stats = SessionStats()
         self.last_frame_ns = 0
         self.close_reason: str | None = None
@@ -251,6 +252,8 @@ class VenueSession:
         self.close_reason = None
         try:
             await venue.prepare(self._http)
+            if not self._heartbeat_fixed:
+                self.heartbeat = venue.heartbeat()  # KuCoin's ping rule comes with each token
             url = venue.ws_url()
             transport, _ = await asyncio.wait_for(
                 picows.ws_connect(
