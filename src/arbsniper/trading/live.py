@@ -20,11 +20,12 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any, TextIO
 
 from arbsniper.config import Config
 from arbsniper.instruments import parse_instrument
-from arbsniper.trading.orders import DRY_RUN, EXPIRED, REJECTED, Fill, OrderRequest, OrderResult, final_status
+from arbsniper.trading.orders import BUY, DRY_RUN, EXPIRED, REJECTED, Fill, OrderRequest, OrderResult, final_status
 
 log = logging.getLogger("arbsniper.trading.live")
 
@@ -100,7 +101,9 @@ class LiveExecutor:
             if not dry_run and not {"apiKey", "secret"} <= creds.keys():
                 missing.append(f"{venue.upper()}_API_KEY/{venue.upper()}_API_SECRET")
             ex = getattr(ccxt_async, CCXT_IDS[venue])({"enableRateLimit": True, **creds})
-            ex.options["fetchCurrencies"] = False  # a signed, heavy call that trading does not need
+            # Signed, heavy calls that trading does not need (currencies, margin pairs).
+            ex.options["fetchCurrencies"] = False
+            ex.options["fetchMargins"] = False
             rest_url = config.venue(venue).rest_url
             if rest_url:
                 point_at(ex, rest_url)
@@ -130,7 +133,7 @@ class LiveExecutor:
             "params": {"clientOrderId": order.client_id},
         }
         if order.limit_price is not None:
-            spec["price"] = float(ex.price_to_precision(order.instrument, order.limit_price))
+            spec["price"] = limit_to_tick(ex, order.instrument, order.limit_price, order.side)
             spec["params"]["timeInForce"] = "IOC"
         return spec
 
@@ -215,6 +218,19 @@ class LiveExecutor:
     async def close(self) -> None:
         for ex in self.exchanges.values():
             await ex.close()
+
+
+def limit_to_tick(ex: Any, symbol: str, price: float, side: str) -> float:
+    """A limit price on the venue's tick, never worse than asked: buys round down, sells round up."""
+    from ccxt.base.decimal_to_precision import TICK_SIZE
+
+    tick = ex.market(symbol)["precision"]["price"]
+    if ex.precisionMode != TICK_SIZE or not tick:
+        return float(ex.price_to_precision(symbol, price))
+    step = Decimal(str(tick))
+    # round(…, 10) first: 100 × 1.005 is 100.49999999999999 in binary, and means 100.5
+    units = (Decimal(repr(round(price, 10))) / step).to_integral_value(ROUND_FLOOR if side == BUY else ROUND_CEILING)
+    return float(units * step)
 
 
 def _quote(instrument: str) -> str:

@@ -148,8 +148,14 @@ class Runner:
         if self._started:
             return
         self._started = True
-        venues = set(VENUE_NAMES) | {v for v in self.cfg.inventory if v != "default"}
-        inventory = {(v, a): x for v in sorted(venues) for a, x in self.cfg.starting_inventory(v).items()}
+        venue_balances = None
+        fetch = getattr(self.executor, "fetch_balances", None)
+        if self.executor.name == "live" and fetch is not None:
+            venue_balances = await fetch()  # live: the venues' own balances are the starting inventory
+            inventory = venue_balances
+        else:
+            venues = set(VENUE_NAMES) | {v for v in self.cfg.inventory if v != "default"}
+            inventory = {(v, a): x for v in sorted(venues) for a, x in self.cfg.starting_inventory(v).items()}
         if await self._db(self.ledger.seed, self.executor.name, inventory):
             log.info("ledger created", extra={"fields": {"path": self.ledger.path, "mode": self.executor.name}})
         await self._db(self.ledger.load_portfolio, self.portfolio)
@@ -166,6 +172,13 @@ class Runner:
         for pnl, ref, closed_ns in rows:
             self.risk.add_realized(pnl * ref, closed_ns)
         await self.reconcile()
+        if venue_balances is not None:
+            for key in sorted(set(venue_balances) | set(self.portfolio.balances)):
+                ours, theirs = self.portfolio.balances.get(key, 0.0), venue_balances.get(key, 0.0)
+                if abs(ours - theirs) > 1e-8 * max(1.0, abs(theirs)):
+                    # Deposits, withdrawals or trading outside arbsniper: the ledger cannot know.
+                    log.warning("venue balance differs from the ledger", extra={"fields": {
+                        "venue": key[0], "asset": key[1], "ledger": ours, "venue_reports": theirs}})
         self._last_tick_ns = self.clock_ns()
 
     async def reconcile(self) -> dict[str, int]:
