@@ -108,7 +108,7 @@ class RedisStreamSource:
             await self._ensure_group()
         while not self.closed:
             start = "0" if not self._pending_done else ">"
-            resp = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: start}, count=max_items,
+            resp: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: start}, count=max_items,
                                                block=None if start == "0" else self.block_ms)
             entries = resp[0][1] if resp else []
             if start == "0" and not entries:
