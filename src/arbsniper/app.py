@@ -47,7 +47,7 @@ class App:
 
     def __init__(self, config: Config, sources: Sequence[MarketSource], symbols: SymbolMap, *,
                  json_out: TextIO | None = None, human_out: TextIO | None = sys.stderr,
-                 history: bool = True) -> None:
+                 history: bool = True, trade: bool = False) -> None:
         self.config = config
         self.symbols = symbols
         self.sources = list(sources)
@@ -68,6 +68,16 @@ class App:
             self._consumers.append((self.signals.subscribe("json"), self._json_consumer))
         if human_out is not None:
             self._consumers.append((self.signals.subscribe("log"), self._human_consumer))
+        self.runner: Any = None  # the strategy runner (trading.runner.Runner) when trading
+        if trade:
+            from arbsniper.trading.runner import embedded_runner
+
+            self.attach_runner(embedded_runner(config, self.engine, out=human_out))
+
+    def attach_runner(self, runner: Any) -> None:
+        """Trade the signals: the runner gets its own queue and reads ``self.engine``'s books."""
+        self.runner = runner
+        self.add_consumer("trader", runner.consume)
 
     def add_consumer(self, name: str, consume: Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
@@ -203,4 +213,5 @@ class App:
             "market_queue": self.market.as_dict(),
             "signal_queues": self.signals.stats(),
             "history_written": self.history_written,
+            "trader": self.runner.stats() if self.runner is not None else None,
         }

@@ -36,9 +36,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup_logging(config.log_level)
     symbols = SymbolMap()
     seed = args.seed if args.seed is not None else config.demo.seed
+    if args.demo and args.live and not args.dry_run:
+        print("arbsniper run: --live on the demo market would send real orders at simulated prices; add --dry-run",
+              file=sys.stderr)
+        return 2
     # --demo: the real connectors against the local exchange simulator; else the live venues.
     sources = [SimulatedVenues(config, symbols, seed=seed) if args.demo else ConnectorSource(build_venues(config, symbols))]
-    app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history)
+    trade = config.trading.enabled and not args.no_trade
+    app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
+              trade=trade and not args.live)
+    if trade and args.live:
+        from arbsniper.trading.cmd import live_runner
+
+        app.attach_runner(live_runner(config, app.engine, dry_run=args.dry_run))
     return asyncio.run(app.run(args.duration))
 
 
@@ -59,6 +69,20 @@ def cmd_history(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(f"{s.timestamp} {describe(s)}\n")
     return 0
+
+
+def cmd_trader(args: argparse.Namespace) -> int:
+    from arbsniper.trading.cmd import run_trader
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    return run_trader(config, args)
+
+
+def cmd_ledger(args: argparse.Namespace) -> int:
+    from arbsniper.trading.cmd import show_ledger
+
+    return show_ledger(_load(args), args)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -148,7 +172,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
     p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
     p.add_argument("--no-history", action="store_true", help="do not write signals to the SQLite history")
+    p.add_argument("--no-trade", action="store_true", help="only watch: do not trade the signals on paper")
+    p.add_argument("--live", action="store_true", help="trade through ccxt instead of on paper (demo: with --dry-run only)")
+    p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
+    _add_common(p)
+    p.add_argument("--redis", metavar="URL", help="read signals from this Redis (stream <prefix>signals:stream)")
+    p.add_argument("--prefix", default="", help="Redis key prefix (default none)")
+    p.add_argument("--group", default="traders", help="consumer group (default traders)")
+    p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long")
+    p.add_argument("--live", action="store_true", help="trade through ccxt with keys from the environment")
+    p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
+    p.add_argument("--halt", action="store_true", help="engage the kill switch: running traders open no new trade")
+    p.add_argument("--flatten", action="store_true", help="with --halt: also close open positions at market")
+    p.add_argument("--reason", default="manual halt", help="with --halt: why (shown by `arbsniper pnl`)")
+    p.add_argument("--resume", action="store_true", help="release the kill switch")
+    p.set_defaults(func=cmd_trader)
+
+    for name, helptext in (("trades", "the newest trades from the trading ledger"),
+                           ("positions", "open positions (trades not yet closed) with their legs and marks"),
+                           ("pnl", "P&L overall and per venue pair, balances, refusals")):
+        p = sub.add_parser(name, help=helptext)
+        _add_common(p)
+        p.add_argument("--json", action="store_true", help="print JSON")
+        p.add_argument("--live", action="store_true", help="read the live ledger instead of the paper one")
+        if name == "trades":
+            p.add_argument("--limit", type=int, default=50, metavar="N", help="how many (default 50)")
+        p.set_defaults(func=cmd_ledger, view=name)
 
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)

@@ -171,6 +171,55 @@ class DemoConfig(_Section, frozen=True):
             _check(v > 0, "event intervals must be > 0")
 
 
+DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
+
+
+class TradingConfig(_Section):
+    """The strategy runner and paper executor (SPEC §8); amounts are in each leg's quote currency."""
+
+    enabled: bool = True  # `arbsniper run` trades on paper unless --no-trade
+    latency_ms: float = 100.0  # paper: time from sending an order to its arrival at the venue
+    venue_latency_ms: dict[str, float] = {}  # per-venue override of latency_ms
+    min_net_bps: float = 0.0  # signals with a smaller net edge are not traded
+    price_tolerance_bps: float = 5.0  # a leg's price may be this much worse than the signal's, or no trade
+    max_signal_age_ms: int = 1000  # older signals are not traded
+    min_trade_notional: float = 10.0  # a trade sized below this is refused
+    max_trade_notional: float = 1_000.0  # a trade is sized down to this
+    max_venue_notional: float = 5_000.0  # open exposure per venue (in-flight orders + open positions)
+    max_open_positions: int = 5
+    daily_loss_limit: float = 250.0  # in the reference currency; realized today + unrealized
+    leg_risk: str = "unwind"  # a leg filled alone: "unwind" it where it filled, or "hedge" on the other venue
+    perp_leverage: float = 1.0  # perp margin = notional / leverage, locked in the settle currency
+    exit_basis_bps: float = 0.0  # perp positions close when the basis has converged to this
+    holding_period_s: float = 8 * 3600.0  # ... and at the latest after this long
+    mark_every_s: float = 1.0  # marking to market, funding accrual and exit checks
+    # Starting inventory per venue and asset, seeded once into a new ledger; "default" applies to
+    # every venue without its own entry.
+    inventory: dict[str, dict[str, float]] = msgspec.field(default_factory=lambda: {"default": dict(DEFAULT_INVENTORY)})
+
+    def __post_init__(self) -> None:
+        _check(self.latency_ms >= 0 and all(v >= 0 for v in self.venue_latency_ms.values()), "latency_ms must be >= 0")
+        _check(self.price_tolerance_bps >= 0, "price_tolerance_bps must be >= 0")
+        _check(self.max_signal_age_ms > 0, "max_signal_age_ms must be > 0")
+        _check(0 <= self.min_trade_notional <= self.max_trade_notional, "need 0 <= min_trade_notional <= max_trade_notional")
+        _check(self.max_venue_notional > 0, "max_venue_notional must be > 0")
+        _check(self.max_open_positions >= 0, "max_open_positions must be >= 0")
+        _check(self.daily_loss_limit > 0, "daily_loss_limit must be > 0")
+        _check(self.leg_risk in ("unwind", "hedge"), "leg_risk must be 'unwind' or 'hedge'")
+        _check(self.perp_leverage >= 1, "perp_leverage must be >= 1")
+        _check(self.holding_period_s > 0 and self.mark_every_s > 0, "holding_period_s and mark_every_s must be > 0")
+        for name in list(self.venue_latency_ms) + [n for n in self.inventory if n != "default"]:
+            _check(name in VENUE_NAMES, f"{name}: unknown venue (known: {', '.join(VENUE_NAMES)})")
+        for venue, assets in self.inventory.items():
+            _check(all(v >= 0 for v in assets.values()), f"inventory.{venue}: amounts must be >= 0")
+
+    def latency_s(self, venue: str) -> float:
+        return self.venue_latency_ms.get(venue, self.latency_ms) / 1000.0
+
+    def starting_inventory(self, venue: str) -> dict[str, float]:
+        return dict(self.inventory.get(venue, self.inventory.get("default", {})))
+
+
 def default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "arbsniper")
@@ -188,6 +237,7 @@ class Config(_Section, frozen=True):
     bus: BusConfig = BusConfig()
     history: HistoryConfig = HistoryConfig()
     demo: DemoConfig = DemoConfig()
+    trading: TradingConfig = TradingConfig()
 
     def __post_init__(self) -> None:
         _check(self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "log_level must be DEBUG/INFO/WARNING/ERROR")
