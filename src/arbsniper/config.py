@@ -174,7 +174,7 @@ class DemoConfig(_Section, frozen=True):
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
 
 
-class TradingConfig(_Section):
+class TradingConfig(_Section, frozen=True):
     """The strategy runner and paper executor (SPEC §8); amounts are in each leg's quote currency."""
 
     enabled: bool = True  # `arbsniper run` trades on paper unless --no-trade
