@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
 import msgspec
 
 from arbsniper import __version__
-from arbsniper.config import Config, ConfigError, config_to_toml, load_config
+from arbsniper.config import ENV_WEB_TOKEN, Config, ConfigError, config_to_toml, load_config
 from arbsniper.logs import setup_logging
 
 
@@ -27,6 +28,20 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", metavar="DIR", help="where history and ledger files live (overrides data_dir)")
 
 
+def _add_web(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", metavar="ADDR", help="dashboard bind address (default web.host: 127.0.0.1; "
+                   "anything but loopback needs a token)")
+    p.add_argument("--port", type=int, metavar="N", help="dashboard port (default web.port: 8000; 0 = any free port)")
+    p.add_argument("--token", metavar="TOKEN", help=f"require this token on every dashboard request "
+                   f"(default ${ENV_WEB_TOKEN}; prefer the environment: arguments are visible to other users)")
+
+
+def _web_args(args: argparse.Namespace, config: Config) -> tuple[str, int, str | None]:
+    host = args.host or config.web.host
+    port = config.web.port if args.port is None else args.port
+    return host, port, args.token or os.environ.get(ENV_WEB_TOKEN) or None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
@@ -40,7 +55,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     sources = [SyntheticSource(symbols, demo=config.demo, seed=args.seed if args.seed is not None else config.demo.seed)]
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history)
+    if config.web.enabled and not args.no_web:
+        from arbsniper.web.app import WebError
+
+        try:
+            app.add_dashboard(*_web_args(args, config))
+        except WebError as exc:
+            print(f"arbsniper run: {exc}", file=sys.stderr)
+            return 2
+    if config.alerts.urls:
+        app.add_alerts()
     return asyncio.run(app.run(args.duration))
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from arbsniper.web.app import Dashboard, WebError
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    host, port, token = _web_args(args, config)
+
+    async def run() -> int:
+        dashboard = Dashboard(config, host=host, port=port, token=token, redis_url=args.redis_url, prefix=args.prefix)
+        return await dashboard.run(args.duration)
+
+    try:
+        return asyncio.run(run())
+    except WebError as exc:
+        print(f"arbsniper dashboard: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -89,7 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
     p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
     p.add_argument("--no-history", action="store_true", help="do not write signals to the SQLite history")
+    _add_web(p)
+    p.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("dashboard", help="serve the dashboard (and alerts) for signals published to Redis")
+    _add_common(p)
+    _add_web(p)
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", metavar="URL",
+                   help="where the engines publish (default redis://127.0.0.1:6379/0)")
+    p.add_argument("--prefix", default="", help="key prefix of the signal channel and history set (default none)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)
