@@ -5,8 +5,11 @@ the open opportunities (latest event per id), the recently closed ones and a spr
 pushes *deltas* — at most ``push_hz`` signal batches a second, each one coalescing every event
 of an id since the last — plus a ``state`` block (bid/ask matrix, venue health, counters, P&L,
 spread chart point) ``state_hz`` times a second. A batch goes out at once when the previous
-one is older than ``1 / push_hz`` (leading edge), so a lone opportunity reaches the page in
-milliseconds while a flood of them is still capped at ~10 pushes a second.
+one is older than ``1 / push_hz`` (leading edge). A *new* opportunity has its own lane, a token
+bucket of ``URGENT_BURST`` pushes refilled at ``push_hz``: it goes out at once even while a
+stream of updates keeps the regular lane busy, and opens that come in clusters (one dislocation
+opens several venue pairs within milliseconds) do too; a flood of either is still batched, at
+most ``2 × push_hz`` pushes a second on average.
 
 Every client gets the same encoded text; one that falls behind has its queue dropped and gets
 a fresh snapshot instead (counted as a resync), so a slow tab never holds memory or the loop.
@@ -55,6 +58,7 @@ RECEIVE_TO_EMIT_BUCKETS = (5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5
 EMIT_TO_PUSH_BUCKETS = (1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0)
 
 RECENT_KEEP = 1000  # signals kept in memory for /api/history when no store is configured
+URGENT_BURST = 4  # pushes for new opportunities that may go out back to back
 CLIENT_MAX_PENDING = 32  # encoded pushes queued for one browser before it is resynced instead
 
 
@@ -289,6 +293,7 @@ class Hub:
         self._new_closed: list[dict[str, Any]] = []
         self._for_listener: list[dict[str, Any]] = []
         self._pending = False
+        self._urgent = False  # a new opportunity is pending
         self._state: dict[str, Any] | None = None  # the last periodic state block
         self._rate_base: tuple[float, int, int] | None = None  # (t, signals, events) of the last state
         self._rates = {"signals_per_s": 0.0, "events_per_s": 0.0}
@@ -318,6 +323,7 @@ class Hub:
             row["opened_at"] = prev["opened_at"] if prev is not None else s.timestamp
             if prev is None:
                 self._new.append(sid)
+                self._urgent = True
             self.open[sid] = row
             self._upsert[sid] = row
         self._pending = True
@@ -464,6 +470,7 @@ class Hub:
             self._new = []
             self._new_closed = []
             self._pending = False
+            self._urgent = False
         if with_state:
             msg["state"] = self.compute_state()
         for_listener, self._for_listener = self._for_listener, []
@@ -475,21 +482,29 @@ class Hub:
         return for_listener
 
     async def run(self) -> None:
-        """Push batches: signals at most ``push_hz`` a second (leading edge), state at ``state_hz``."""
+        """Push batches: signals at most ``push_hz`` a second (leading edge) plus as many new
+        opportunities at once; state at ``state_hz``."""
         loop = asyncio.get_running_loop()
         next_state = loop.time()
         last_push = -math.inf
+        tokens, refilled = float(URGENT_BURST), next_state
         while True:
             now = loop.time()
+            tokens = min(float(URGENT_BURST), tokens + (now - refilled) / self.push_period)
+            refilled = now
             due = next_state
             if self._pending:
                 due = min(due, last_push + self.push_period)
+                if self._urgent:
+                    due = min(due, now + max(0.0, 1.0 - tokens) * self.push_period)
             if now < due:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), due - now)
                 continue
             with_state = now >= next_state
+            if self._urgent:
+                tokens = max(0.0, tokens - 1.0)
             if self._pending:
                 last_push = now
             if with_state:
