@@ -262,26 +262,44 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+class RedisServer:
+    """A real redis-server on a fixed free port, which a test may stop and start again."""
+
+    def __init__(self, exe: str, port: int, workdir: Path) -> None:
+        self.exe, self.port, self.workdir = exe, port, workdir
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [self.exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return
             if time.monotonic() > deadline:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(10)
+            self.proc = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(exe, _free_port(), tmp_path)
+    server.start()
+    try:
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 def make_signal(event: str, oid: str, ts: int, net: float, reason: str | None = None) -> Signal:
@@ -296,7 +314,8 @@ def make_signal(event: str, oid: str, ts: int, net: float, reason: str | None = 
 
 
 @pytest.mark.redis
-async def test_dashboard_shows_redis_history_and_published_signals(redis_url: str, tmp_path: Path) -> None:
+async def test_dashboard_shows_redis_history_and_published_signals(redis_server: RedisServer, tmp_path: Path) -> None:
+    redis_url = redis_server.url
     r = aioredis.Redis.from_url(redis_url)
     now = time.time_ns() // 1_000_000
     # what an engine left in the history before the dashboard started: one finished, one still open
@@ -343,3 +362,37 @@ async def _publish(r: aioredis.Redis, s: Signal) -> int:
 async def _two(open_ids: Callable[[], Awaitable[list[str]]]) -> list[str] | None:
     ids = await open_ids()
     return ids if len(ids) == 2 else None
+
+
+@pytest.mark.redis
+async def test_dashboard_survives_a_redis_restart_and_resumes(redis_server: RedisServer, tmp_path: Path) -> None:
+    dash = Dashboard(Config(data_dir=str(tmp_path)), host="127.0.0.1", port=0, token=None, redis_url=redis_server.url)
+    task = asyncio.create_task(dash.run())
+    now = time.time_ns() // 1_000_000
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def redis_state(connected: bool) -> bool:
+                _, health = await get_json(http, dash.url + "health")
+                return health["redis"]["connected"] is connected and health["status"] == ("ok" if connected else "degraded")
+
+            await until(lambda: redis_state(True), "the first subscription")
+            redis_server.stop()
+            await until(lambda: redis_state(False), "the dashboard to notice Redis is gone")
+            redis_server.start()  # empty: no history survives (--save "")
+            await until(lambda: redis_state(True), "the resubscription", timeout=20)
+            r = aioredis.Redis.from_url(redis_server.url)
+            try:
+                await until(lambda: _publish(r, make_signal("open", "after", now, 33.0)), "a subscriber again")
+            finally:
+                await r.aclose()
+
+            async def open_ids() -> list[str]:
+                _, body = await get_json(http, dash.url + "api/opportunities")
+                return [o["id"] for o in body["opportunities"]]
+
+            assert await until(open_ids, "the signal published after the restart") == ["after"]
+            assert dash.source.reconnects >= 1
+    finally:
+        dash.stop()
+        assert await asyncio.wait_for(task, 15) == 0

@@ -281,7 +281,8 @@ class WebServer:
             raise WebError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         self.host = host
         self.port = self.sock.getsockname()[1]
-        config = uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off",
+        # log_config=None: uvicorn's few lines go through our own handler and format
+        config = uvicorn.Config(asgi, log_config=None, log_level="warning", access_log=False, lifespan="off",
                                 timeout_graceful_shutdown=3)
         self.server = _Server(config)
 
