@@ -27,12 +27,17 @@ from pathlib import Path
 
 import pytest
 
+from arbsniper.engine import lifecycle
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
 SRC = Path(__file__).resolve().parents[2] / "src"
+CLOSE_REASONS = {lifecycle.SPREAD_GONE, lifecycle.UNPROFITABLE, lifecycle.STALE_QUOTE, lifecycle.VENUE_DOWN,
+                 lifecycle.BOOK_RESYNC, lifecycle.NO_QUOTE, lifecycle.RATE_UNAVAILABLE, lifecycle.TOO_SMALL,
+                 lifecycle.LOW_CONFIDENCE, lifecycle.FUNDING_BELOW_MIN, lifecycle.DENIED, lifecycle.SUSPECT}
 # New rows to time; ROW_DELAY_SAMPLES raises it for a steadier p99 (the demo opens ~4 a second).
 SAMPLES_WANTED = int(os.environ.get("ROW_DELAY_SAMPLES", "30"))
 COLLECT_S = max(25.0, SAMPLES_WANTED / 2)
@@ -58,11 +63,24 @@ OBSERVE_ROWS = """
       if (node.nodeType !== 1 || node.__seen || !node.dataset.ts) continue;
       node.__seen = true;
       const ts = Number(node.dataset.ts);
-      requestAnimationFrame(() => window.__rowDelays.push({ inserted: t - ts, painted: Date.now() - ts }));
+      const flash = node.classList.contains('new');
+      requestAnimationFrame(() => window.__rowDelays.push({ inserted: t - ts, painted: Date.now() - ts, flash }));
     }
   }).observe(body, { childList: true });
 }
 """
+
+
+# Count the tones the page plays (each beep is two oscillators).
+COUNT_TONES = """
+window.__tones = 0;
+const create = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__tones += 1; return create.call(this); };
+"""
+
+
+def new_rows(page: object) -> int:
+    return int(page.evaluate("window.__rowDelays.length"))  # type: ignore[attr-defined]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -111,6 +129,7 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
         try:
             page = browser.new_page(viewport={"width": 1600, "height": 960})
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.add_init_script(COUNT_TONES)
             page.goto(demo)
             # the snapshot has been applied once the mode badge shows the deployment
             page.wait_for_function("document.getElementById('mode').textContent === 'embedded'", timeout=15_000)
@@ -123,24 +142,50 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
             assert re.fullmatch(r"[a-z]+\s*→\s*[a-z]+", cells[1]), cells
             assert float(cells[5]) >= 0.0  # net bps: never an unprofitable signal
 
-            # bid/ask matrix: every demo listing shows a bid below its ask
+            # sortable: the table follows the clicked column, largest first, then smallest first
+            size_col = "rows => rows.map(tr => Number(tr.children[6].textContent))"
+            page.click("#open th[data-key=size]")
+            sizes = page.eval_on_selector_all("#open tbody tr", size_col)
+            assert sizes == sorted(sizes, reverse=True), sizes
+            page.click("#open th[data-key=size]")
+            sizes = page.eval_on_selector_all("#open tbody tr", size_col)
+            assert sizes == sorted(sizes), sizes
+            assert page.get_attribute("#open th[data-key=size]", "class") == "num sorted asc"
+            page.click("#open th[data-key=net_bps]")
+
+            # bid/ask matrix: every demo listing shows a bid below its ask (equal at most once rounded for display)
             page.wait_for_function("document.querySelectorAll('#matrix td.fresh, #matrix td.warm').length >= 20",
                                    timeout=15_000)
             venues = page.locator("#matrix thead th").all_inner_texts()
             assert {"BINANCE", "COINBASE", "OKX", "HYPERLIQUID", "PARADEX"} <= {v.upper() for v in venues}
             quotes = page.eval_on_selector_all(
                 "#matrix td.fresh", "tds => tds.map(td => [td.children[0].textContent, td.children[1].textContent])")
-            assert quotes and all(float(b) < float(a) for b, a in quotes), quotes[:5]
+            assert quotes and all(float(b) <= float(a) for b, a in quotes), quotes
+            assert sum(float(b) < float(a) for b, a in quotes) > len(quotes) // 2, quotes
 
             # closed opportunities, with a reason and how long they lived
             page.wait_for_selector("#closed tbody tr", timeout=30_000)
             closed = page.locator("#closed tbody tr").first.locator("td").all_inner_texts()
-            assert closed[3].replace(" ", "_") in {"spread_gone", "unprofitable", "stale_quote", "no_quote",
-                                                    "too_small", "low_confidence", "book_resync", "venue_down"}, closed
+            assert closed[3].replace(" ", "_") in CLOSE_REASONS, closed
             assert re.fullmatch(r"\d+ ms|\d+\.\d s|\d+m \d\ds", closed[4]), closed
 
             assert page.locator("#venues tbody tr").count() == 8
             assert page.locator("#pnl-panel").is_hidden()  # no paper trader in this build
+
+            # sound on new opportunities, mutable: muted, new rows stay silent …
+            page.click("#mute")
+            assert page.get_attribute("#mute", "aria-pressed") == "true"
+            assert page.evaluate("localStorage.getItem('arbsniper.muted')") == "1"
+            tones, seen = page.evaluate("window.__tones"), new_rows(page)
+            page.wait_for_function(f"window.__rowDelays.length >= {seen + 3}", timeout=20_000)
+            assert page.evaluate("window.__tones") == tones
+            # … unmuted (key M), the page confirms with a beep and beeps again on new rows
+            page.keyboard.press("m")
+            assert page.get_attribute("#mute", "aria-pressed") == "false"
+            tones, seen = page.evaluate("window.__tones"), new_rows(page)
+            assert tones >= 2
+            page.wait_for_function(f"window.__rowDelays.length >= {seen + 3}", timeout=20_000)
+            page.wait_for_function(f"window.__tones > {tones}", timeout=20_000)
 
             with contextlib.suppress(sync_api.TimeoutError):  # measure what came; the demo's pace varies
                 page.wait_for_function(f"window.__rowDelays.length >= {SAMPLES_WANTED}", timeout=COLLECT_S * 1000)
@@ -152,6 +197,7 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
     assert not errors, errors
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
     assert len(delays) >= 5, f"only {len(delays)} new rows seen"
+    assert all(d["flash"] for d in delays)  # every new row is highlighted
     inserted = [d["inserted"] for d in delays]
     painted = [d["painted"] for d in delays]
     report = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import shutil
 import socket
 import subprocess
@@ -250,6 +251,9 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(WebError, match="set a token"):
         check_bind("0.0.0.0", None)
     monkeypatch.delenv("ARBSNIPER_WEB_TOKEN", raising=False)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # the CLI installs its own; put ours back after
+    monkeypatch.setattr(root, "level", root.level)
     assert main(["run", "--demo", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path)]) == 2
     assert "--host 0.0.0.0 exposes the dashboard" in capsys.readouterr().err
 
