@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import time
@@ -278,7 +279,9 @@ class WebServer:
         try:
             self.sock = socket.create_server((host, port), family=family)
         except OSError as exc:
-            raise WebError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise WebError(f"cannot listen on {host}:{port}: {reason} "
+                           "(another port: --port N, any free one: --port 0, none: --no-web)") from None
         self.host = host
         self.port = self.sock.getsockname()[1]
         # log_config=None: uvicorn's few lines go through our own handler and format
