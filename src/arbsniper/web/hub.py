@@ -5,11 +5,13 @@ the open opportunities (latest event per id), the recently closed ones and a spr
 pushes *deltas* — at most ``push_hz`` signal batches a second, each one coalescing every event
 of an id since the last — plus a ``state`` block (bid/ask matrix, venue health, counters, P&L,
 spread chart point) ``state_hz`` times a second. A batch goes out at once when the previous
-one is older than ``1 / push_hz`` (leading edge). A *new* opportunity has its own lane, a token
-bucket of ``URGENT_BURST`` pushes refilled at ``push_hz``: it goes out at once even while a
-stream of updates keeps the regular lane busy, and opens that come in clusters (one dislocation
-opens several venue pairs within milliseconds) do too; a flood of either is still batched, at
-most ``2 × push_hz`` pushes a second on average.
+one is older than ``1 / push_hz`` (leading edge), so updates and closes wait at most
+``1 / push_hz``. A *new* opportunity has its own lane, a token bucket of ``URGENT_BURST`` pushes
+refilled at ``URGENT_RATE × push_hz``: it goes out at once even while a stream of updates keeps the
+regular lane busy, and so do opens that come in clusters (one dislocation opens several venue
+pairs within milliseconds); in a flood of opens one waits at most ``1 / (URGENT_RATE × push_hz)``.
+However many signals arrive, a browser gets at most ``(1 + URGENT_RATE) × push_hz`` pushes a
+second, each one DOM pass.
 
 Every client gets the same encoded text; one that falls behind has its queue dropped and gets
 a fresh snapshot instead (counted as a resync), so a slow tab never holds memory or the loop.
@@ -59,6 +61,7 @@ EMIT_TO_PUSH_BUCKETS = (1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 
 
 RECENT_KEEP = 1000  # signals kept in memory for /api/history when no store is configured
 URGENT_BURST = 4  # pushes for new opportunities that may go out back to back
+URGENT_RATE = 2.0  # … and their sustained rate, in multiples of push_hz
 CLIENT_MAX_PENDING = 32  # encoded pushes queued for one browser before it is resynced instead
 
 
@@ -490,13 +493,13 @@ class Hub:
         tokens, refilled = float(URGENT_BURST), next_state
         while True:
             now = loop.time()
-            tokens = min(float(URGENT_BURST), tokens + (now - refilled) / self.push_period)
+            tokens = min(float(URGENT_BURST), tokens + (now - refilled) * URGENT_RATE / self.push_period)
             refilled = now
             due = next_state
             if self._pending:
                 due = min(due, last_push + self.push_period)
                 if self._urgent:
-                    due = min(due, now + max(0.0, 1.0 - tokens) * self.push_period)
+                    due = min(due, now + max(0.0, 1.0 - tokens) * self.push_period / URGENT_RATE)
             if now < due:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
