@@ -14,8 +14,8 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from arbsniper.bus.inproc import ConflatingQueue, FanOut, Subscription
 from arbsniper.config import Config
@@ -25,10 +25,29 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import Signal, signal_to_json
 from arbsniper.venues.base import MarketSource
 
+if TYPE_CHECKING:
+    from arbsniper.alerts import Alerter
+
 log = logging.getLogger("arbsniper.app")
 
 EXPIRE_EVERY_S = 0.1
 STATS_EVERY_S = 5.0
+PNL_EVERY_S = 1.0  # the P&L summary reads the ledger: at most this often, however often it is asked
+
+
+def _every(period_s: float, fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn``'s result, recomputed at most once per ``period_s``."""
+    at = float("-inf")
+    value: Any = None
+
+    def cached() -> Any:
+        nonlocal at, value
+        now = time.monotonic()
+        if now - at >= period_s:
+            at, value = now, fn()
+        return value
+
+    return cached
 
 
 def describe(s: Signal) -> str:
@@ -61,6 +80,9 @@ class App:
         self.history_written = 0
         self.started = time.monotonic()
         self._consumers: list[tuple[Subscription[Signal], Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]]] = []
+        self.pnl: Callable[[], Mapping[str, Any] | None] | None = None  # paper P&L, shown by the dashboard
+        self.alerter: Alerter | None = None
+        self._stop: asyncio.Event | None = None
         # Subscriptions exist before the engine can emit, so no consumer misses a signal.
         if self.history_enabled:
             self._consumers.append((self.signals.subscribe("history"), self._history_consumer))
@@ -78,12 +100,31 @@ class App:
         """Trade the signals: the runner gets its own queue and reads ``self.engine``'s books."""
         self.runner = runner
         self.add_consumer("trader", runner.consume)
+        self.pnl = _every(PNL_EVERY_S, runner.pnl_summary)  # the dashboard's P&L panel
 
     def add_consumer(self, name: str, consume: Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
         sub = self.signals.subscribe(name)
         self._consumers.append((sub, consume))
         return sub
+
+    def add_dashboard(self, host: str, port: int, token: str | None) -> str:
+        """Serve the dashboard from this process (a consumer of its own); returns its URL."""
+        from arbsniper.web.app import mount_embedded
+
+        return mount_embedded(self, host, port, token).url
+
+    def add_alerts(self) -> None:
+        """Send alerts on new opportunities (``[alerts]``) from a consumer of their own."""
+        from arbsniper.alerts import Alerter
+
+        self.alerter = Alerter(self.config.alerts)
+        self.add_consumer("alerts", self.alerter.consume)
+
+    def stop(self) -> None:
+        """Ask a running ``run()`` to shut down cleanly, as SIGINT would."""
+        if self._stop is not None:
+            self._stop.set()
 
     # -- tasks -------------------------------------------------------------------------------
     async def _engine_loop(self) -> None:
@@ -165,7 +206,7 @@ class App:
         self.engine.grow()
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         loop = asyncio.get_running_loop()
-        stop = asyncio.Event()
+        self._stop = stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)

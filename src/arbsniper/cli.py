@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 
 import msgspec
 
 from arbsniper import __version__
-from arbsniper.config import Config, ConfigError, config_to_toml, load_config
+from arbsniper.config import ENV_WEB_TOKEN, Config, ConfigError, config_to_toml, load_config
 from arbsniper.logs import setup_logging
 
 
@@ -25,6 +26,20 @@ def _load(args: argparse.Namespace) -> Config:
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="PATH", help="TOML config file (default: $ARBSNIPER_CONFIG, else built-in defaults)")
     p.add_argument("--data-dir", metavar="DIR", help="where history and ledger files live (overrides data_dir)")
+
+
+def _add_web(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", metavar="ADDR", help="dashboard bind address (default web.host: 127.0.0.1; "
+                   "anything but loopback needs a token)")
+    p.add_argument("--port", type=int, metavar="N", help="dashboard port (default web.port: 8000; 0 = any free port)")
+    p.add_argument("--token", metavar="TOKEN", help=f"require this token on every dashboard request "
+                   f"(default ${ENV_WEB_TOKEN}; prefer the environment: arguments are visible to other users)")
+
+
+def _web_args(args: argparse.Namespace, config: Config) -> tuple[str, int, str | None]:
+    host = args.host or config.web.host
+    port = config.web.port if args.port is None else args.port
+    return host, port, args.token or os.environ.get(ENV_WEB_TOKEN) or None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -49,7 +64,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         from arbsniper.trading.cmd import live_runner
 
         app.attach_runner(live_runner(config, app.engine, dry_run=args.dry_run))
+    if config.web.enabled and not args.no_web:
+        from arbsniper.web.app import WebError
+
+        try:
+            app.add_dashboard(*_web_args(args, config))
+        except WebError as exc:
+            print(f"arbsniper run: {exc}", file=sys.stderr)
+            return 2
+    if config.alerts.urls:
+        app.add_alerts()
     return asyncio.run(app.run(args.duration))
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from arbsniper.web.app import Dashboard, WebError
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    host, port, token = _web_args(args, config)
+
+    async def run() -> int:
+        dashboard = Dashboard(config, host=host, port=port, token=token, redis_url=args.redis_url, prefix=args.prefix)
+        return await dashboard.run(args.duration)
+
+    try:
+        return asyncio.run(run())
+    except WebError as exc:
+        print(f"arbsniper dashboard: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -175,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-trade", action="store_true", help="only watch: do not trade the signals on paper")
     p.add_argument("--live", action="store_true", help="trade through ccxt instead of on paper (demo: with --dry-run only)")
     p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
+    _add_web(p)
+    p.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
@@ -202,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "trades":
             p.add_argument("--limit", type=int, default=50, metavar="N", help="how many (default 50)")
         p.set_defaults(func=cmd_ledger, view=name)
+
+
+    p = sub.add_parser("dashboard", help="serve the dashboard (and alerts) for signals published to Redis")
+    _add_common(p)
+    _add_web(p)
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", metavar="URL",
+                   help="where the engines publish (default redis://127.0.0.1:6379/0)")
+    p.add_argument("--prefix", default="", help="key prefix of the signal channel and history set (default none)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)

@@ -20,6 +20,8 @@ _T = TypeVar("_T")
 
 ENV_PREFIX = "ARBSNIPER_"
 ENV_CONFIG_PATH = "ARBSNIPER_CONFIG"
+ENV_WEB_TOKEN = "ARBSNIPER_WEB_TOKEN"  # a secret: read where it is used, never part of the config
+_ENV_NOT_CONFIG = frozenset({ENV_CONFIG_PATH, ENV_WEB_TOKEN})
 
 VENUE_NAMES = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
 
@@ -220,6 +222,46 @@ class TradingConfig(_Section, frozen=True):
         return dict(self.inventory.get(venue, self.inventory.get("default", {})))
 
 
+class WebConfig(_Section, frozen=True):
+    """The dashboard server (SPEC §7): loopback by default; a wider bind needs a token."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8000
+    push_hz: float = 10.0  # most signal batches per second pushed to a browser
+    state_hz: float = 5.0  # matrix, venue health, counters and chart points per second
+    closed_keep: int = 200  # recently closed opportunities kept for the page
+    chart_seconds: int = 120  # spread chart window
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.port <= 65535, "port must be within 0..65535")
+        _check(0 < self.push_hz <= 100 and 0 < self.state_hz <= 100, "push_hz and state_hz must be within (0, 100]")
+        _check(self.closed_keep > 0 and self.chart_seconds > 0, "closed_keep and chart_seconds must be > 0")
+
+
+class AlertsConfig(_Section, frozen=True):
+    """Notifications on new opportunities (SPEC §10), sent through apprise URLs."""
+
+    urls: list[str] = []  # apprise URLs: json://host/path, tgram://token/chat, discord://…, slack://…
+    min_net_bps: float = 20.0  # alert only on opens at or above this net edge…
+    min_profit: float = 0.0  # …and this profit, in the opportunity's quote currency
+    max_per_minute: int = 6  # beyond this rate alerts are suppressed (and counted)
+    timeout_s: float = 10.0  # per notification
+    queue: int = 64  # alerts waiting to be sent; beyond it they are dropped (and counted)
+
+    def __post_init__(self) -> None:
+        _check(self.max_per_minute > 0 and self.queue > 0, "max_per_minute and queue must be > 0")
+        _check(self.timeout_s > 0, "timeout_s must be > 0")
+        for url in self.urls:
+            _check("://" in url, f"urls: {redact_url(url)!r} is not an apprise URL (scheme://…)")
+
+
+def redact_url(url: str) -> str:
+    """An alert URL with everything after the scheme hidden: such URLs embed tokens."""
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}://…" if sep else "…"
+
+
 def default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "arbsniper")
@@ -238,6 +280,8 @@ class Config(_Section, frozen=True):
     history: HistoryConfig = HistoryConfig()
     demo: DemoConfig = DemoConfig()
     trading: TradingConfig = TradingConfig()
+    web: WebConfig = WebConfig()
+    alerts: AlertsConfig = AlertsConfig()
 
     def __post_init__(self) -> None:
         _check(self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "log_level must be DEBUG/INFO/WARNING/ERROR")
@@ -274,7 +318,7 @@ def _parse_env_value(raw: str) -> Any:
 def _env_overrides(environ: dict[str, str]) -> list[tuple[str, list[str], Any]]:
     out = []
     for key, raw in environ.items():
-        if not key.startswith(ENV_PREFIX) or key == ENV_CONFIG_PATH:
+        if not key.startswith(ENV_PREFIX) or key in _ENV_NOT_CONFIG:
             continue
         # Segments are lower-case keys, except instrument names (table keys such as limits."BTC/USDT").
         path = [p.upper() if "/" in p else p.lower() for p in key[len(ENV_PREFIX) :].split("__")]
@@ -351,5 +395,7 @@ def config_to_toml(config: Config) -> str:
             return [drop_none(v) for v in x]
         return x
 
-    return tomli_w.dumps(drop_none(msgspec.to_builtins(config)))
+    data = drop_none(msgspec.to_builtins(config))
+    data["alerts"]["urls"] = [redact_url(u) for u in config.alerts.urls]
+    return tomli_w.dumps(data)
 

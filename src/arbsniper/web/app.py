@@ -1,0 +1,402 @@
+"""The dashboard's web server: the page, its WebSocket, socket.io, the HTTP API, health and metrics.
+
+Routes:
+- ``/`` the page (``static/``, no build step), ``/ws`` its WebSocket (batched snapshot + deltas);
+- ``/socket.io/`` emitting ``arbitrage:signal`` (the established JSON) for socket.io clients;
+- ``/api/opportunities``, ``/api/history?limit=N``, ``/api/venues``, ``/health``, ``/metrics``.
+
+Embedded mode (``arbsniper run``) mounts it on the app's own signal fan-out; distributed mode
+(``arbsniper dashboard``) feeds it from Redis. The server binds 127.0.0.1 by default; when a
+token is set every request must present it (``?token=`` once, which sets a cookie;
+``Authorization: Bearer``; or the cookie).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from http.cookies import CookieError, SimpleCookie
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import msgspec
+import orjson
+import socketio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from arbsniper.bus.inproc import FanOut, Subscription
+from arbsniper.config import Config
+from arbsniper.history import read_recent
+from arbsniper.model import Signal
+from arbsniper.web.hub import EngineView, Hub
+from arbsniper.web.status import Status
+
+if TYPE_CHECKING:
+    from arbsniper.app import App
+
+log = logging.getLogger("arbsniper.web")
+
+STATIC_DIR = Path(__file__).parent / "static"
+TOKEN_COOKIE = "arbsniper_token"
+HISTORY_MAX = 1000
+
+HistorySource = Callable[[int], Awaitable[list[dict[str, Any]]]]
+"""The newest N signals (as JSON objects), newest first: SQLite, Redis or the hub's memory."""
+
+
+class WebError(Exception):
+    """The dashboard cannot start as asked (a wide bind without a token, a busy port)."""
+
+
+class _Json(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, token: str | None) -> None:
+    """Anything but loopback needs a token: the page shows what the process sees."""
+    if not is_loopback(host) and not token:
+        raise WebError(f"--host {host} exposes the dashboard beyond this machine: set a token "
+                       "(--token or ARBSNIPER_WEB_TOKEN)")
+
+
+class TokenGate:
+    """Lets through only HTTP and WebSocket requests that present the token (when one is set)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self.token = token.encode()
+
+    def _presented(self, scope: Scope) -> tuple[bytes | None, bool]:
+        headers = dict(scope.get("headers") or ())
+        auth = headers.get(b"authorization", b"")
+        if auth[:7].lower() == b"bearer ":
+            return auth[7:].strip(), False
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if "token" in query:
+            return query["token"][0].encode(), True
+        raw = headers.get(b"cookie")
+        if raw:
+            cookie: SimpleCookie = SimpleCookie()
+            with contextlib.suppress(CookieError):
+                cookie.load(raw.decode("latin-1"))
+            if TOKEN_COOKIE in cookie:
+                return cookie[TOKEN_COOKIE].value.encode(), False
+        return None, False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        presented, via_query = self._presented(scope)
+        if presented is not None and hmac.compare_digest(presented, self.token):
+            if via_query and scope["type"] == "http":
+                cookie = f"{TOKEN_COOKIE}={self.token.decode()}; Path=/; HttpOnly; SameSite=Strict".encode()
+
+                async def send_with_cookie(message: Message) -> None:
+                    if message["type"] == "http.response.start":
+                        message = {**message, "headers": [*message.get("headers", []), (b"set-cookie", cookie)]}
+                    await send(message)
+
+                await self.app(scope, receive, send_with_cookie)
+            else:
+                await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        body = b'{"error":"unauthorized: present the token (?token=, Authorization: Bearer, or the cookie)"}'
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def memory_history(hub: Hub) -> HistorySource:
+    """Recent signals from the hub itself, when nothing stores them."""
+
+    async def recent(limit: int) -> list[dict[str, Any]]:
+        rows = list(hub.recent)[-limit:]
+        rows.reverse()
+        return rows
+
+    return recent
+
+
+def sqlite_history(path: Path) -> HistorySource:
+    """Recent signals from the embedded SQLite history, read in a worker thread."""
+
+    async def recent(limit: int) -> list[dict[str, Any]]:
+        try:
+            signals = await asyncio.to_thread(read_recent, path, limit)
+        except FileNotFoundError:
+            return []
+        return [msgspec.to_builtins(s) for s in signals]
+
+    return recent
+
+
+def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str | None = None) -> ASGIApp:
+    """The dashboard as one ASGI app (Starlette routes + socket.io), behind the token gate if set."""
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
+
+    async def opportunities(request: Request) -> Response:
+        now = time.time_ns() // 1_000_000
+        rows = hub.open_rows(now)
+        return _Json({"now": now, "count": len(rows), "opportunities": rows})
+
+    async def history_route(request: Request) -> Response:
+        raw = request.query_params.get("limit", "100")
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= HISTORY_MAX:
+            return _Json({"error": f"limit must be an integer within 1..{HISTORY_MAX}"}, status_code=400)
+        rows = await history(limit)
+        return _Json({"count": len(rows), "signals": rows})
+
+    async def venues(request: Request) -> Response:
+        now_ns = time.time_ns()
+        available = hub.market is not None
+        return _Json({
+            "now": now_ns // 1_000_000,
+            "mode": hub.mode,
+            "available": available,
+            "venues": hub.market.venues(now_ns) if hub.market is not None else [],
+        })
+
+    async def health(request: Request) -> Response:
+        return _Json(status.health())
+
+    async def metrics(request: Request) -> Response:
+        return Response(status.metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    async def ws(websocket: WebSocket) -> None:
+        await websocket.accept()
+        client = hub.connect()
+
+        async def writer() -> None:
+            while True:
+                messages = await client.next_messages()
+                if not messages:
+                    return
+                for text in messages:
+                    await websocket.send_text(text)
+
+        async def reader() -> None:
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await websocket.receive_text()  # the page sends nothing we need
+
+        tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hub.disconnect(client)
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks[0] in done:  # the hub closed it (shutdown), or sending failed
+            with contextlib.suppress(Exception):
+                await websocket.close()
+
+    routes = [
+        Route("/", index),
+        Route("/api/opportunities", opportunities),
+        Route("/api/history", history_route),
+        Route("/api/venues", venues),
+        Route("/health", health),
+        Route("/metrics", metrics),
+        WebSocketRoute("/ws", ws),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    starlette = Starlette(routes=routes)
+
+    sio = socketio.AsyncServer(async_mode="asgi", logger=False, engineio_logger=False)
+    connected: set[str] = set()
+
+    async def emit(rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            await sio.emit("arbitrage:signal", row)
+
+    @sio.event
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        connected.add(sid)
+        hub.signal_listener = emit
+
+    @sio.event
+    async def disconnect(sid: str, *args: Any) -> None:
+        connected.discard(sid)
+        if not connected:
+            hub.signal_listener = None
+
+    app: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=starlette, socketio_path="socket.io")
+    if token:
+        app = TokenGate(app, token)
+    return app
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # SIGINT/SIGTERM belong to the process's own shutdown, not to uvicorn
+
+
+class WebServer:
+    """Uvicorn on a socket bound up front, so a busy port or bad host fails at start."""
+
+    def __init__(self, asgi: ASGIApp, host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            self.sock = socket.create_server((host, port), family=family)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise WebError(f"cannot listen on {host}:{port}: {reason} "
+                           "(another port: --port N, any free one: --port 0, none: --no-web)") from None
+        self.host = host
+        self.port = self.sock.getsockname()[1]
+        # log_config=None: uvicorn's few lines go through our own handler and format
+        config = uvicorn.Config(asgi, log_config=None, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=3)
+        self.server = _Server(config)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def serve(self, hub: Hub, sub: Subscription[Signal]) -> None:
+        """Serve while the subscription is open; then push the last changes and stop."""
+        serving = asyncio.create_task(self.server.serve(sockets=[self.sock]), name="web:server")
+        flusher = asyncio.create_task(hub.run(), name="web:hub")
+        try:
+            await hub.consume(sub)
+            hub.flush(with_state=True)  # the final closes reach the page
+            await asyncio.sleep(0.05)
+        finally:
+            flusher.cancel()
+            hub.close_clients()
+            self.server.should_exit = True
+            try:
+                await asyncio.wait_for(serving, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+
+
+def pipeline_counters(app: App) -> dict[str, Any]:
+    """The embedded pipeline's figures for the page's counter bar."""
+    s = app.stats()
+    engine: dict[str, Any] = s["engine"]  # type: ignore[assignment]
+    market: dict[str, float] = s["market_queue"]  # type: ignore[assignment]
+    queues: dict[str, dict[str, float]] = s["signal_queues"]  # type: ignore[assignment]
+    return {
+        "events": engine["events"],
+        "market_dropped": market["dropped"],
+        "market_drop_rate": round(market["drop_rate"], 4),
+        "signal_dropped": sum(q["dropped"] for q in queues.values()),
+        "out_of_order": engine["out_of_order"],
+        "crossed": engine["crossed"],
+        "suspect": engine["suspect"],
+    }
+
+
+def mount_embedded(app: App, host: str, port: int, token: str | None) -> WebServer:
+    """Serve the dashboard from the embedded app: its own signal queue, its engine's state."""
+    check_bind(host, token)
+    cfg = app.config
+
+    def pnl() -> Any:
+        return app.pnl() if app.pnl is not None else None
+
+    hub = Hub(mode="embedded", web=cfg.web, detector=cfg.detector, market=EngineView(app.engine, cfg.bases),
+              stats=lambda: pipeline_counters(app), pnl=pnl)
+    status = Status(hub, app=app)
+    history = sqlite_history(app.history_file) if app.history_enabled else memory_history(hub)
+    server = WebServer(create_app(hub, status, history, token=token), host, port)
+    app.add_consumer("web", lambda sub: server.serve(hub, sub))
+    log.info("dashboard at %s", server.url)
+    return server
+
+
+class Dashboard:
+    """``arbsniper dashboard``: the page and alerts for signals that distributed engines publish to Redis."""
+
+    def __init__(self, config: Config, *, host: str, port: int, token: str | None, redis_url: str,
+                 prefix: str = "") -> None:
+        from arbsniper.alerts import Alerter
+        from arbsniper.web.redis_source import RedisSignals
+
+        check_bind(host, token)
+        self.source = RedisSignals(redis_url, prefix)
+        self.bus: FanOut[Signal] = FanOut(config.bus.signal_capacity)
+        self.hub = Hub(mode="distributed", web=config.web, detector=config.detector)
+        self.alerter = Alerter(config.alerts) if config.alerts.urls else None
+        self.status = Status(self.hub, source=self.source, alerter=self.alerter)
+        self.server = WebServer(create_app(self.hub, self.status, self.source.recent, token=token), host, port)
+        self.url = self.server.url
+        self._stop: asyncio.Event | None = None
+        log.info("dashboard at %s (signals from %s)", self.url, self.source.stats()["url"])
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+
+    async def run(self, duration: float | None = None) -> int:
+        """Serve until ``duration`` elapses, ``stop()`` or SIGINT/SIGTERM; then shut down cleanly."""
+        self._stop = stop = asyncio.Event()
+        consumers = [asyncio.create_task(self.server.serve(self.hub, self.bus.subscribe("web")), name="web")]
+        if self.alerter is not None:
+            consumers.append(asyncio.create_task(self.alerter.consume(self.bus.subscribe("alerts")), name="alerts"))
+        reader = asyncio.create_task(self.source.run(self.bus.publish, self.hub.apply_batch), name="redis")
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([stopper, reader, *consumers], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
+            self.bus.close()
+            await asyncio.gather(*consumers, return_exceptions=True)
+            await self.source.close()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+        failed = [t for t in (reader, *consumers) if not t.cancelled() and t.exception() is not None]
+        for t in failed:
+            log.error("task %s failed: %r", t.get_name(), t.exception())
+        return 1 if failed else 0
