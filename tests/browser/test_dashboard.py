@@ -170,7 +170,12 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
             assert re.fullmatch(r"\d+ ms|\d+\.\d s|\d+m \d\ds", closed[4]), closed
 
             assert page.locator("#venues tbody tr").count() == 8
-            assert page.locator("#pnl-panel").is_hidden()  # no paper trader in this build
+            # the demo trades on paper: the P&L panel shows the ledger's figures and venue pairs
+            page.wait_for_selector("#pnl-panel:not([hidden]) #pnl-pairs tbody tr", timeout=30_000)
+            labels = page.locator("#pnl label").all_inner_texts()
+            assert {"TOTAL", "REALIZED", "FEES", "TRADES"} <= {x.upper() for x in labels}, labels
+            pair = page.locator("#pnl-pairs tbody tr").first.locator("td").all_inner_texts()
+            assert ">" in pair[0] and pair[1] in ("spot", "perp"), pair
 
             # sound on new opportunities, mutable: muted, new rows stay silent …
             page.click("#mute")

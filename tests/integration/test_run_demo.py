@@ -27,6 +27,7 @@ def arbsniper(*args: str, data_dir: Path) -> list[str]:
 def demo_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARBSNIPER_")}
     env["ARBSNIPER_DEMO__DISLOCATION_EVERY_S"] = "0.5"  # a busy market so a short run sees full lifecycles
+    env["ARBSNIPER_WEB__PORT"] = "0"  # the dashboard on any free port: never collide with a running one
     return env
 
 

@@ -46,7 +46,7 @@ FILL = re.compile(r"^FILL\s+t(\d+)\s+(\w+)\s+\S+\s+\S+\s+\S+\s+\S+\s+@\s+\S+\s+f
 
 
 def _start(data_dir: Path, config: Path, duration: float | None = None) -> subprocess.Popen[str]:
-    cmd = [sys.executable, "-m", "arbsniper.cli", "run", "--demo", "--no-history", "--data-dir", str(data_dir),
+    cmd = [sys.executable, "-m", "arbsniper.cli", "run", "--demo", "--no-history", "--no-web", "--data-dir", str(data_dir),
            "--config", str(config)]
     if duration is not None:
         cmd += ["--duration", str(duration)]

@@ -395,25 +395,38 @@
     setText($('k-rej'), rej);
     setText($('k-uptime'), fmtAge(k.uptime_s * 1000));
   }
-  const PNL_LABELS = { realized: 'Realized', unrealized: 'Unrealized', total: 'Total', fees: 'Fees', trades: 'Trades',
-                       open_positions: 'Open positions', win_rate: 'Win rate', equity: 'Equity', currency: 'Currency' };
+  // The trader's summary (trading.ledger.pnl_summary): headline figures, then the best and worst
+  // venue pairs. Amounts are in the summary's reference currency.
+  const PNL_FIELDS = [['total', 'Total', 1], ['realized', 'Realized', 1], ['open_pnl', 'Open', 1], ['fees', 'Fees', 0],
+                      ['funding', 'Funding', 1], ['leg_pnl', 'Leg risk', 1], ['trades', 'Trades', 0], ['open', 'Open trades', 0],
+                      ['wins', 'Won', 0], ['losses', 'Lost', 0]];
+  const PNL_PAIRS = 6;
   function renderPnl(p) {
     const panel = $('pnl-panel');
     if (!p) { panel.hidden = true; return; }
     panel.hidden = false;
     let html = '';
-    for (const [key, val] of Object.entries(p)) {
-      const label = PNL_LABELS[key] || key.replace(/_/g, ' ');
-      let text = esc(val);
-      let cls = '';
-      if (typeof val === 'number') {
-        text = Number.isInteger(val) ? fmtInt(val) : fmtNum(val, 2);
-        if (key !== 'trades' && key !== 'open_positions') cls = val > 0 ? 'pos' : val < 0 ? 'neg' : '';
-      }
+    for (const [key, label, signed] of PNL_FIELDS) {
+      const val = p[key];
+      if (typeof val !== 'number') continue;
+      const text = Number.isInteger(val) && !signed ? fmtInt(val) : fmtNum(val, 2);
+      const cls = signed ? (val > 0 ? 'pos' : val < 0 ? 'neg' : '') : '';
       html += `<div><label>${esc(label)}</label><b class="${cls}">${text}</b></div>`;
     }
     const box = $('pnl');
     if (box._html !== html) { box.innerHTML = html; box._html = html; }
+    setText($('pnl-hint'), `${p.mode || 'paper'} · ${p.currency || ''}${p.halted ? ' · HALTED' : ''}`);
+    const pairs = (p.pairs || []).slice().sort((a, b) => b.total - a.total);
+    const shown = pairs.length > PNL_PAIRS ? pairs.slice(0, PNL_PAIRS / 2).concat(pairs.slice(-PNL_PAIRS / 2)) : pairs;
+    let rows = '';
+    for (const r of shown) {
+      const cls = r.total > 0 ? 'pos' : r.total < 0 ? 'neg' : '';
+      rows += `<tr><td>${esc(r.pair)}</td><td>${esc(r.kind)}</td><td class="num">${fmtInt(r.trades)}</td>` +
+              `<td class="num">${fmtInt(r.wins)}</td><td class="num">${fmtInt(r.losses)}</td>` +
+              `<td class="num">${fmtNum(r.fees, 2)}</td><td class="num ${cls}">${fmtNum(r.total, 2)}</td></tr>`;
+    }
+    const body = $('pnl-pairs').tBodies[0];
+    if (body._html !== rows) { body.innerHTML = rows; body._html = rows; }
   }
 
   // -- spread chart -------------------------------------------------------------------------
