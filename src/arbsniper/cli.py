@@ -56,7 +56,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     # --demo: the real connectors against the local exchange simulator; else the live venues.
-    sources = [SimulatedVenues(config, symbols, seed=seed) if args.demo else ConnectorSource(build_venues(config, symbols))]
+    sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
+               else ConnectorSource(build_venues(config, symbols))]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live)
@@ -200,7 +201,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     config = _load(args)
     setup_logging(config.log_level)
-    return asyncio.run(serve(config, args.port, args.seed, args.duration, args.fault))
+    return asyncio.run(serve(config, args.port, args.seed, args.duration, args.fault, args.until_stdin_closes))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -305,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
     p.add_argument("--fault", action="append", default=[], metavar="VENUE:FAULT[:EVERY_S]",
                    help="inject a fault periodically: drop, mute-pongs, skip-seq, bad-checksum, garbage, delay")
+    p.add_argument("--until-stdin-closes", action="store_true", help="also stop when standard input closes (for a parent process)")
     p.set_defaults(func=cmd_simulate)
     return parser
 

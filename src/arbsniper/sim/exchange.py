@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
+import threading
 import time
 from collections.abc import Iterable
 
@@ -128,8 +130,13 @@ def inject(server: SimVenueServer, fault: str, instrument: str | None) -> None:
         raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
 
 
-async def serve(config: DemoConfig | object, port: int, seed: int | None, duration: float | None, faults: list[str]) -> int:
-    """``arbsniper simulate``: serve every venue until stopped, injecting the requested faults."""
+async def serve(config: DemoConfig | object, port: int, seed: int | None, duration: float | None, faults: list[str],
+                until_stdin_closes: bool = False) -> int:
+    """``arbsniper simulate``: serve every venue until stopped, injecting the requested faults.
+
+    ``until_stdin_closes``: also stop when standard input reaches end of file, so a parent that
+    started the simulator with a pipe takes it down with it however the parent ends (even SIGKILL).
+    """
     demo = getattr(config, "demo", config)
     sim = Simulator(demo=demo if isinstance(demo, DemoConfig) else None, seed=seed)
     plan: list[tuple[str, str, float]] = []
@@ -154,8 +161,20 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
             k += 1
 
     tasks = [asyncio.create_task(fault_loop(*p)) for p in plan]
+    stdin_closed = asyncio.Event()
+    if until_stdin_closes:
+        loop = asyncio.get_running_loop()
+
+        def watch_stdin() -> None:
+            with contextlib.suppress(Exception):
+                while sys.stdin.buffer.read(4096):
+                    pass
+            loop.call_soon_threadsafe(stdin_closed.set)
+
+        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
     try:
-        await asyncio.sleep(duration if duration else 1e12)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stdin_closed.wait(), duration if duration else None)
     finally:
         for t in tasks:
             t.cancel()
