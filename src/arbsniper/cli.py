@@ -40,7 +40,55 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     sources = [SyntheticSource(symbols, demo=config.demo, seed=args.seed if args.seed is not None else config.demo.seed)]
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history)
+    if args.redis is not None:
+        from arbsniper.bus.redis import RedisSignalPublisher
+
+        app.add_consumer("redis", RedisSignalPublisher(config.redis, url=args.redis or None).consume)
     return asyncio.run(app.run(args.duration))
+
+
+def _hostport(text: str) -> tuple[str, int] | None:
+    from arbsniper.metrics import parse_hostport
+
+    if text.lower() == "off":
+        return None
+    try:
+        return parse_hostport(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from arbsniper.instruments import SymbolMap
+    from arbsniper.services import IngestService
+    from arbsniper.sim.synthetic import SyntheticSource
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    symbols = SymbolMap()
+    if not args.demo:
+        print("arbsniper ingest: live venue connectors are not available in this build yet; use --demo", file=sys.stderr)
+        return 2
+    sources = [SyntheticSource(symbols, demo=config.demo, seed=args.seed if args.seed is not None else config.demo.seed)]
+    service = IngestService(config, sources, symbols, bind=args.bind, http=_hostport(args.http))
+    return asyncio.run(service.run(args.duration))
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    from arbsniper.services import EngineService, parse_shard
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        print(f"arbsniper engine: {exc}", file=sys.stderr)
+        return 2
+    instruments = [n.strip() for n in args.instruments.split(",") if n.strip()] if args.instruments else None
+    http = args.http if args.http is not None else f"127.0.0.1:{9102 + (shard[0] if shard else 0)}"
+    service = EngineService(config, shard=shard, instruments=instruments, connect=args.connect,
+                            redis_url=args.redis, http=_hostport(http), name=args.name)
+    return asyncio.run(service.run(args.duration))
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -89,7 +137,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
     p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
     p.add_argument("--no-history", action="store_true", help="do not write signals to the SQLite history")
+    p.add_argument("--redis", nargs="?", const="", metavar="URL",
+                   help="also publish every signal to Redis (channel, history, stream); URL defaults to [redis] url")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest", help="distributed: run the market sources and publish their events on ZeroMQ")
+    _add_common(p)
+    p.add_argument("--demo", action="store_true", help="use the offline synthetic market instead of live venues")
+    p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
+    p.add_argument("--bind", action="append", metavar="ENDPOINT",
+                   help="ZeroMQ endpoint to bind (repeatable; default [zmq] bind, tcp://127.0.0.1:5555)")
+    p.add_argument("--http", default="127.0.0.1:9101", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9101; 'off')")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("engine", help="distributed: detect on a shard of the instruments, publish signals to Redis")
+    _add_common(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--shard", metavar="K/N", help="own the instruments whose group hashes to shard K of N")
+    g.add_argument("--instruments", metavar="A,B,...", help="own exactly these unified instruments")
+    p.add_argument("--connect", action="append", metavar="ENDPOINT",
+                   help="ingest endpoint to connect to (repeatable; default [zmq] connect)")
+    p.add_argument("--redis", metavar="URL", help="Redis URL (default [redis] url)")
+    p.add_argument("--http", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9102+K; 'off')")
+    p.add_argument("--name", help="service name in logs, /health and signal uids (default engine-KofN)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_engine)
 
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)
