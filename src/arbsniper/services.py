@@ -22,7 +22,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
@@ -95,10 +95,10 @@ class IngestService:
     replay): each gets ``publisher.publish`` as its sink.
     """
 
-    def __init__(self, config: Config, sources: list[MarketSource], symbols: SymbolMap, *,
+    def __init__(self, config: Config, sources: Sequence[MarketSource], symbols: SymbolMap, *,
                  bind: list[str] | None = None, http: tuple[str, int] | None = ("127.0.0.1", 9101)) -> None:
         self.config = config
-        self.sources = sources
+        self.sources = list(sources)
         self.symbols = symbols
         self.publisher = ZmqPublisher(symbols, config.zmq, endpoints=bind)
         self.http = http

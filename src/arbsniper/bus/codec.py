@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import msgspec
 
@@ -133,6 +134,7 @@ class Encoder:
         """Encode one event (hot path of the ingest: one tuple, one msgpack call)."""
         venue = self.symbols.venues[ev.venue]
         t = type(ev)
+        body: tuple[Any, ...]
         if t is Quote:
             body = (TAG_QUOTE, venue, ev.bid, ev.bid_size, ev.ask, ev.ask_size,  # type: ignore[union-attr]
                     ev.exchange_ts_ns, ev.recv_ts_ns, ev.seq, sent_ns)  # type: ignore[union-attr]
@@ -142,7 +144,7 @@ class Encoder:
             return self.topic(ev.instrument), _VERSION_BYTE + self._encode(body)  # type: ignore[union-attr]
         if t is Funding:
             body = (TAG_FUNDING, venue, ev.rate, ev.interval_hours, ev.next_funding_ts_ns,  # type: ignore[union-attr]
-                    ev.exchange_ts_ns, ev.recv_ts_ns, sent_ns)
+                    ev.exchange_ts_ns, ev.recv_ts_ns, sent_ns)  # type: ignore[union-attr]
             return self.topic(ev.instrument), _VERSION_BYTE + self._encode(body)  # type: ignore[union-attr]
         if t is VenueStatus:
             body = (TAG_STATUS, venue, ev.state, ev.reason, ev.recv_ts_ns, ev.market, sent_ns)  # type: ignore[union-attr]
