@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--venues", type=int, default=8, help="venues (default 8)")
     p.add_argument("--instruments", type=int, default=50, help="instruments (default 50)")
     p.add_argument("--seed", type=int, default=7, help="stream seed")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead: receive → Redis latency through ingest → ZeroMQ → engine → Redis (real processes)")
+    p.add_argument("--transport", choices=("ipc", "tcp", "both"), default="both", help="ZeroMQ transport (--distributed)")
+    p.add_argument("--redis", metavar="URL", help="Redis to use (--distributed; default: start a redis-server)")
+    p.add_argument("--rate", type=float, default=2000.0, help="synthetic market updates/s (--distributed; default 2000)")
+    p.add_argument("--seconds", type=float, default=10.0, help="measured run per transport (--distributed; default 10)")
     p.set_defaults(func=cmd_bench)
     return parser
 

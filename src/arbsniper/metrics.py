@@ -48,13 +48,14 @@ STAGE_TOTAL = "receive_to_redis_publish"  # venue frame received → Redis confi
 class LatencyHistogram:
     """Fixed-bucket histogram of nanosecond durations; ``observe`` is cheap enough for the hot path."""
 
-    __slots__ = ("bounds_ns", "counts", "sum_ns", "count")
+    __slots__ = ("bounds_ns", "counts", "sum_ns", "count", "keep")
 
     def __init__(self, buckets_s: Iterable[float] = LATENCY_BUCKETS_S) -> None:
         self.bounds_ns = [int(round(b * 1e9)) for b in buckets_s]
         self.counts = [0] * (len(self.bounds_ns) + 1)  # the last one is +Inf
         self.sum_ns = 0
         self.count = 0
+        self.keep: list[int] | None = None  # set to a list to also keep every raw value (benchmarks)
 
     def observe(self, ns: int) -> None:
         if ns < 0:
@@ -62,6 +63,8 @@ class LatencyHistogram:
         self.counts[bisect_left(self.bounds_ns, ns)] += 1
         self.sum_ns += ns
         self.count += 1
+        if self.keep is not None:
+            self.keep.append(ns)
 
     def cumulative(self) -> list[tuple[str, float]]:
         """Prometheus buckets: (upper bound as text, observations ≤ it), ending with +Inf."""
