@@ -273,7 +273,8 @@ def _ingest_child(conn: Any, config_data: dict[str, Any], endpoint: str, seconds
 
     config = msgspec.convert(config_data, Config)
     symbols = SymbolMap()
-    service = IngestService(config, [SyntheticSource(symbols, demo=config.demo, seed=7)], symbols,
+    # 1 ms ticks: frames spread in time as from real venue sockets, not 10 ms bursts.
+    service = IngestService(config, [SyntheticSource(symbols, demo=config.demo, seed=7, tick_s=0.001)], symbols,
                             bind=[endpoint], http=None)
 
     async def main() -> None:

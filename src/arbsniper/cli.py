@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import msgspec
 
@@ -71,7 +72,18 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         return 2
     sources = [SyntheticSource(symbols, demo=config.demo, seed=args.seed if args.seed is not None else config.demo.seed)]
     service = IngestService(config, sources, symbols, bind=args.bind, http=_hostport(args.http))
-    return asyncio.run(service.run(args.duration))
+    return _run_service("ingest", service.run(args.duration))
+
+
+def _run_service(name: str, main: Coroutine[Any, Any, int]) -> int:
+    """Run a distributed service; an endpoint or port that cannot be bound is a clear error, not a traceback."""
+    import zmq
+
+    try:
+        return asyncio.run(main)
+    except (zmq.ZMQError, OSError) as exc:
+        print(f"arbsniper {name}: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -88,7 +100,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     http = args.http if args.http is not None else f"127.0.0.1:{9102 + (shard[0] if shard else 0)}"
     service = EngineService(config, shard=shard, instruments=instruments, connect=args.connect,
                             redis_url=args.redis, http=_hostport(http), name=args.name)
-    return asyncio.run(service.run(args.duration))
+    return _run_service("engine", service.run(args.duration))
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -359,5 +359,21 @@ def config_to_toml(config: Config) -> str:
             return [drop_none(v) for v in x]
         return x
 
-    return tomli_w.dumps(drop_none(msgspec.to_builtins(config)))
+    data = drop_none(msgspec.to_builtins(config))
+    data["redis"]["url"] = redact_password(config.redis.url)  # a password in the URL is a secret
+    return tomli_w.dumps(data)
+
+
+def redact_password(url: str) -> str:
+    """A URL with its password (if any) replaced by ``***``, for printing and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 

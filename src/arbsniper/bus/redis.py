@@ -40,7 +40,6 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 import redis.asyncio as aioredis
@@ -51,7 +50,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from arbsniper.bus.inproc import Subscription
-from arbsniper.config import RedisConfig
+from arbsniper.config import RedisConfig, redact_password
 from arbsniper.logs import RateLimited
 from arbsniper.metrics import LatencyHistogram
 from arbsniper.model import Signal, signal_from_json, signal_to_json
@@ -79,14 +78,7 @@ PUBLISH_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
 
 def redact_url(url: str) -> str:
     """The URL without its password, for logs and ``/health``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    return redact_password(url)
 
 
 def connect(url: str, timeout_ms: int) -> aioredis.Redis:
