@@ -281,10 +281,13 @@ def signal_to_key(s: Any) -> tuple[str, str, int, float]:
     return (s.id, s.event, s.timestamp, s.net_bps)
 
 
-def test_engine_keeps_detecting_while_redis_restarts_and_flushes_what_it_buffered(redis_server, procs):
+def test_engine_keeps_detecting_while_redis_restarts_and_flushes_what_it_buffered(redis_server, procs, tmp_path):
     r = redis.Redis.from_url(redis_server.url)
     zmq_port, ingest_http, engine_http = free_port(), free_port(), free_port()
     endpoint = f"tcp://127.0.0.1:{zmq_port}"
+    procs.start("consumer", str(CONSUMER), "--url", redis_server.url, "--group", "traders", "--consumer", "c1",
+                "--out", str(tmp_path / "c1.jsonl"))
+    wait_for("the consumer group", lambda: any(g["name"] == b"traders" for g in r.xinfo_groups("signals:stream")), procs)
     procs.arbsniper("ingest", "ingest", "--demo", "--seed", "5", "--bind", endpoint, "--http", f"127.0.0.1:{ingest_http}")
     procs.arbsniper("engine", "engine", "--connect", endpoint, "--redis", redis_server.url,
                     "--http", f"127.0.0.1:{engine_http}", "--name", "solo")
@@ -323,9 +326,21 @@ def test_engine_keeps_detecting_while_redis_restarts_and_flushes_what_it_buffere
 
     # The restarted Redis lost what it held before (no persistence), and holds exactly every
     # signal the engine produced after that: seq numbers published_before+1 .. offered, each once.
-    seqs = [int(uid.rsplit(":", 1)[1]) for _, uid, _ in stream_entries(r)]
+    entries = stream_entries(r)
+    seqs = [int(uid.rsplit(":", 1)[1]) for _, uid, _ in entries]
     assert seqs == list(range(published_before + 1, offered + 1))
     assert r.zcard("signals:history") == min(1000, len(seqs))
+
+    # The stream consumer lived through it too: it recreated its group on the new stream and read
+    # every signal written after the restart, once.
+    def consumed_all() -> bool:
+        groups = [g for g in r.xinfo_groups("signals:stream") if g["name"] == b"traders"]
+        return bool(groups) and groups[0]["pending"] == 0 and groups[0]["entries-read"] == len(entries)
+    wait_for("the consumer to catch up after the restart", consumed_all, procs)
+    assert procs.stop("consumer") == 0, procs.log("consumer")
+    consumed = [json.loads(line)["uid"] for line in (tmp_path / "c1.jsonl").read_text().splitlines()]
+    assert len(consumed) == len(set(consumed))
+    assert {uid for _, uid, _ in entries} <= set(consumed)
 
 
 def test_run_with_redis_publishes_every_embedded_signal(redis_server, procs, tmp_path):
