@@ -130,9 +130,10 @@ class IngestService:
                 "received": pub.received.get(v, 0),
                 "drops": pub.backlog.dropped_by_venue.get(v, 0),
             }
+        healthy = bool(venues) and all(v["connected"] for v in venues.values())
         return {
             "service": "ingest",
-            "status": "ok",
+            "status": "ok" if healthy else "degraded",  # degraded: no data yet, or a venue is down
             "uptime_s": round(time.monotonic() - self.started, 3),
             "zmq": {"endpoints": st["endpoints"], "subscribed_topics": st["subscribed_topics"],
                     "backlog": st["backlog"], "blocked": st["blocked"]},
@@ -343,7 +344,8 @@ class EngineService:
         return {
             "service": "engine",
             "name": self.name,
-            "status": "ok",
+            # degraded: no ingest connected, or Redis unreachable (signals are buffering)
+            "status": "ok" if sub["connected"] and rs["connected"] else "degraded",
             "uptime_s": round(time.monotonic() - self.started, 3),
             "shard": self.ownership.describe(),
             "zmq": {"connected": bool(sub["connected"]), "endpoints": sub["endpoints"],

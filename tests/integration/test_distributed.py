@@ -207,14 +207,14 @@ def test_ingest_two_engine_shards_and_a_consumer_group_over_real_redis(redis_ser
     assert procs.stop("consumer-c1") == 0 and procs.stop("consumer-c2") == 0
 
     # --- /health: the fields operators rely on -------------------------------------------------
-    assert ingest["service"] == "ingest" and ingest["uptime_s"] > 0
+    assert ingest["service"] == "ingest" and ingest["status"] == "ok" and ingest["uptime_s"] > 0
     assert ingest["zmq"]["endpoints"] == [endpoint]
     assert ingest["messages_sent"] > 0 and ingest["drops"] >= 0
     assert set(ingest["venues"]) == {"binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"}
     for v in ingest["venues"].values():
         assert v["connected"] is True and v["messages"] > 0 and v["drops"] >= 0
     for k, h in enumerate(engines):
-        assert h["service"] == "engine" and h["uptime_s"] > 0 and h["shard"] == f"shard {k}/2"
+        assert h["service"] == "engine" and h["status"] == "ok" and h["uptime_s"] > 0 and h["shard"] == f"shard {k}/2"
         assert h["zmq"]["connected"] is True and h["zmq"]["connected_endpoints"] == [endpoint]
         assert h["messages_processed"] > 0 and h["signals_generated"] > 0
         assert h["redis"]["connected"] is True and h["redis"]["dropped"] == 0
@@ -302,6 +302,7 @@ def test_engine_keeps_detecting_while_redis_restarts_and_flushes_what_it_buffere
     redis_server.kill()
     down = wait_for("the engine to notice Redis is down", health_when(lambda h: not h["redis"]["connected"]), procs)
     published_before = down["redis"]["published"]
+    assert down["status"] == "degraded"
     # The hot path keeps going: more market data processed, more signals detected, all buffered.
     during = wait_for("detection to go on while Redis is down", health_when(
         lambda h: h["signals_generated"] >= down["signals_generated"] + 50
