@@ -45,7 +45,7 @@ from arbsniper.bus.inproc import ConflatingQueue, _key
 from arbsniper.config import ZmqConfig
 from arbsniper.instruments import SymbolMap
 from arbsniper.logs import RateLimited
-from arbsniper.metrics import STAGE_INGEST_PUBLISH, LatencyHistogram
+from arbsniper.metrics import LatencyHistogram
 from arbsniper.model import ANY, MarketEvent, VenueStatus
 
 log = logging.getLogger("arbsniper.bus.zmq")
@@ -123,7 +123,7 @@ class ZmqPublisher:
         self.venue_state: dict[int, int] = {}  # latest connection-wide VenueStatus per venue
         self.blocked = 0  # sends refused by a full subscriber queue (the event went to the backlog)
         self.subscriptions: dict[bytes, int] = {}
-        self.latency = LatencyHistogram()  # receive → handed to ZeroMQ
+        self.latency = LatencyHistogram()  # receive → handed to ZeroMQ (metrics.STAGE_INGEST_PUBLISH)
         self._ctx = context or zmq.asyncio.Context.instance()
         self._asock: zmq.asyncio.Socket | None = None
         self._sock: zmq.Socket | None = None
@@ -402,4 +402,4 @@ class ZmqSubscriber:
         }
 
 
-__all__ = ["Backlog", "ZmqPublisher", "ZmqSubscriber", "STAGE_INGEST_PUBLISH"]
+__all__ = ["Backlog", "ZmqPublisher", "ZmqSubscriber"]
