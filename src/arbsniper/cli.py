@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 import msgspec
 
@@ -75,6 +76,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 2
     if config.alerts.urls:
         app.add_alerts()
+    if args.redis is not None:
+        from arbsniper.bus.redis import RedisSignalPublisher
+
+        app.add_consumer("redis", RedisSignalPublisher(config.redis, url=args.redis or None).consume)
     return asyncio.run(app.run(args.duration))
 
 
@@ -94,6 +99,65 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except WebError as exc:
         print(f"arbsniper dashboard: {exc}", file=sys.stderr)
         return 2
+
+
+def _hostport(text: str) -> tuple[str, int] | None:
+    from arbsniper.metrics import parse_hostport
+
+    if text.lower() == "off":
+        return None
+    try:
+        return parse_hostport(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from arbsniper.instruments import SymbolMap
+    from arbsniper.services import IngestService
+    from arbsniper.sim.synthetic import SyntheticSource
+    from arbsniper.venues.connect import ConnectorSource, build_venues
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    symbols = SymbolMap()
+    if args.demo:
+        # The synthetic market published straight as events: a light, reproducible feed for trying
+        # out and testing the distributed services (the connectors are exercised by `run --demo`).
+        sources: list[Any] = [SyntheticSource(symbols, demo=config.demo,
+                                              seed=args.seed if args.seed is not None else config.demo.seed)]
+    else:
+        sources = [ConnectorSource(build_venues(config, symbols))]
+    service = IngestService(config, sources, symbols, bind=args.bind, http=_hostport(args.http))
+    return _run_service("ingest", service.run(args.duration))
+
+
+def _run_service(name: str, main: Coroutine[Any, Any, int]) -> int:
+    """Run a distributed service; an endpoint or port that cannot be bound is a clear error, not a traceback."""
+    import zmq
+
+    try:
+        return asyncio.run(main)
+    except (zmq.ZMQError, OSError) as exc:
+        print(f"arbsniper {name}: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    from arbsniper.services import EngineService, parse_shard
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+    except ValueError as exc:
+        print(f"arbsniper engine: {exc}", file=sys.stderr)
+        return 2
+    instruments = [n.strip() for n in args.instruments.split(",") if n.strip()] if args.instruments else None
+    http = args.http if args.http is not None else f"127.0.0.1:{9102 + (shard[0] if shard else 0)}"
+    service = EngineService(config, shard=shard, instruments=instruments, connect=args.connect,
+                            redis_url=args.redis, http=_hostport(http), name=args.name)
+    return _run_service("engine", service.run(args.duration))
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -221,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
     _add_web(p)
     p.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
+    p.add_argument("--redis", nargs="?", const="", metavar="URL",
+                   help="also publish every signal to Redis (channel, history, stream); URL defaults to [redis] url")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
@@ -259,6 +325,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.set_defaults(func=cmd_dashboard)
 
+    p = sub.add_parser("ingest", help="distributed: run the market sources and publish their events on ZeroMQ")
+    _add_common(p)
+    p.add_argument("--demo", action="store_true", help="use the offline synthetic market instead of live venues")
+    p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
+    p.add_argument("--bind", action="append", metavar="ENDPOINT",
+                   help="ZeroMQ endpoint to bind (repeatable; default [zmq] bind, tcp://127.0.0.1:5555)")
+    p.add_argument("--http", default="127.0.0.1:9101", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9101; 'off')")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("engine", help="distributed: detect on a shard of the instruments, publish signals to Redis")
+    _add_common(p)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--shard", metavar="K/N", help="own the instruments whose group hashes to shard K of N")
+    g.add_argument("--instruments", metavar="A,B,...", help="own exactly these unified instruments")
+    p.add_argument("--connect", action="append", metavar="ENDPOINT",
+                   help="ingest endpoint to connect to (repeatable; default [zmq] connect)")
+    p.add_argument("--redis", metavar="URL", help="Redis URL (default [redis] url)")
+    p.add_argument("--http", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9102+K; 'off')")
+    p.add_argument("--name", help="service name in logs, /health and signal uids (default engine-KofN)")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.set_defaults(func=cmd_engine)
+
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)
     p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
@@ -276,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--venues", type=int, default=8, help="venues (default 8)")
     p.add_argument("--instruments", type=int, default=50, help="instruments (default 50)")
     p.add_argument("--seed", type=int, default=7, help="stream seed")
+    p.add_argument("--distributed", action="store_true",
+                   help="instead: receive → Redis latency through ingest → ZeroMQ → engine → Redis (real processes)")
+    p.add_argument("--transport", choices=("ipc", "tcp", "both"), default="both", help="ZeroMQ transport (--distributed)")
+    p.add_argument("--redis", metavar="URL", help="Redis to use (--distributed; default: start a redis-server)")
+    p.add_argument("--rate", type=float, default=2000.0, help="synthetic market updates/s (--distributed; default 2000)")
+    p.add_argument("--seconds", type=float, default=10.0, help="measured run per transport (--distributed; default 10)")
     p.set_defaults(func=cmd_bench)
 
     venue_names = ", ".join(("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"))

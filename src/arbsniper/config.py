@@ -262,6 +262,62 @@ def redact_url(url: str) -> str:
     return f"{scheme}://…" if sep else "…"
 
 
+class ZmqConfig(_Section, frozen=True):
+    """ZeroMQ transport between ``arbsniper ingest`` and ``arbsniper engine`` (see bus/zmq.py).
+
+    Ingest binds an XPUB socket on every ``bind`` endpoint; each engine connects a SUB socket to
+    every ``connect`` endpoint (several ingest processes feed one engine) and subscribes only to
+    its shard's topics, which the publisher filters before sending.
+    """
+
+    bind: list[str] = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
+    connect: list[str] = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
+    sndhwm: int = 1000  # messages queued per subscriber before the ingest conflates (newest wins)
+    rcvhwm: int = 1000  # messages queued in the engine before the publisher sees back-pressure
+    linger_ms: int = 200  # how long a closing ingest may still flush queued messages
+    heartbeat_ivl_ms: int = 1000  # ZMTP heartbeats: a dead peer is noticed ...
+    heartbeat_timeout_ms: int = 3000  # ... after this long, and its queue released
+    reconnect_ivl_ms: int = 100  # engine reconnect back-off, first step ...
+    reconnect_ivl_max_ms: int = 2000  # ... and cap
+    batch: int = 1024  # messages the engine takes per wake-up before yielding to the loop
+
+    def __post_init__(self) -> None:
+        _check(bool(self.bind) and bool(self.connect), "bind and connect need at least one endpoint")
+        for ep in self.bind + self.connect:
+            _check(ep.partition("://")[0] in ("tcp", "ipc", "inproc"), f"endpoint {ep!r} must be tcp://, ipc:// or inproc://")
+        _check(self.sndhwm > 0 and self.rcvhwm > 0, "sndhwm and rcvhwm must be > 0")
+        _check(self.linger_ms >= 0, "linger_ms must be >= 0")
+        _check(0 < self.heartbeat_ivl_ms < self.heartbeat_timeout_ms, "need 0 < heartbeat_ivl_ms < heartbeat_timeout_ms")
+        _check(0 < self.reconnect_ivl_ms <= self.reconnect_ivl_max_ms, "need 0 < reconnect_ivl_ms <= reconnect_ivl_max_ms")
+        _check(self.batch > 0, "batch must be > 0")
+
+
+class RedisConfig(_Section, frozen=True):
+    """Where signals go in the distributed deployment (and with ``arbsniper run --redis``)."""
+
+    url: str = "redis://127.0.0.1:6379/0"
+    prefix: str = ""  # prepended to every key and to the channel
+    channel: str = "arbitrage:signals"  # PUBLISH <json> per signal
+    history_key: str = "signals:history"  # sorted set, score = timestamp (ms)
+    history_max: int = 1000  # newest kept in the sorted set
+    stream_key: str = "signals:stream"  # XADD, read with consumer groups
+    stream_maxlen: int = 100_000  # approximate cap (MAXLEN ~)
+    buffer: int = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
+    batch: int = 256  # signals per pipelined round trip
+    timeout_ms: int = 1000  # connect and command timeout: slower counts as down
+    dedupe_ttl_s: int = 600  # how long a signal's id guards against a double write on retry
+
+    def __post_init__(self) -> None:
+        _check(self.url.partition("://")[0] in ("redis", "rediss", "unix"), "url must be redis://, rediss:// or unix://")
+        _check(self.history_max > 0 and self.stream_maxlen > 0, "history_max and stream_maxlen must be > 0")
+        _check(self.buffer > 0 and self.batch > 0, "buffer and batch must be > 0")
+        _check(self.timeout_ms > 0 and self.dedupe_ttl_s > 0, "timeout_ms and dedupe_ttl_s must be > 0")
+
+    def key(self, name: str) -> str:
+        """A key or channel name with the configured prefix."""
+        return self.prefix + name
+
+
 def default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "arbsniper")
@@ -282,6 +338,8 @@ class Config(_Section, frozen=True):
     trading: TradingConfig = TradingConfig()
     web: WebConfig = WebConfig()
     alerts: AlertsConfig = AlertsConfig()
+    zmq: ZmqConfig = ZmqConfig()
+    redis: RedisConfig = RedisConfig()
 
     def __post_init__(self) -> None:
         _check(self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "log_level must be DEBUG/INFO/WARNING/ERROR")
@@ -397,5 +455,20 @@ def config_to_toml(config: Config) -> str:
 
     data = drop_none(msgspec.to_builtins(config))
     data["alerts"]["urls"] = [redact_url(u) for u in config.alerts.urls]
+    data["redis"]["url"] = redact_password(config.redis.url)  # a password in the URL is a secret
     return tomli_w.dumps(data)
+
+
+def redact_password(url: str) -> str:
+    """A URL with its password (if any) replaced by ``***``, for printing and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
 
