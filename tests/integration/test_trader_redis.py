@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from arbsniper.config import Config, TradingConfig
+from arbsniper.config import Config, RedisConfig, TradingConfig
 from arbsniper.model import Signal, signal_to_json
 from arbsniper.trading.ledger import Ledger
 from arbsniper.trading.market import MarketRules, SignalMarketView
@@ -29,6 +29,7 @@ from arbsniper.trading.sources import RedisStreamSource
 pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[2]
 STREAM = "arb:signals:stream"
+REDIS = RedisConfig(prefix="arb:")  # the engines' layout: XADD <prefix>signals:stream * signal <json> uid <uid>
 
 
 @pytest.fixture
@@ -76,10 +77,10 @@ def _runner(tmp_path) -> Runner:
 
 async def test_stream_signals_are_traded_once_and_acked(tmp_path, redis_url):
     client = redis.Redis.from_url(redis_url)
-    for s in (_signal("open"), _signal("update", net_bps=85.0), _signal("close", close_reason="spread_gone")):
-        client.xadd(STREAM, {"json": signal_to_json(s)})
-    client.xadd(STREAM, {"json": b"not json"})
-    source = RedisStreamSource(redis_url, stream=STREAM, block_ms=100)
+    for k, s in enumerate((_signal("open"), _signal("update", net_bps=85.0), _signal("close", close_reason="spread_gone"))):
+        client.xadd(STREAM, {"signal": signal_to_json(s), "uid": f"e:{k}"})
+    client.xadd(STREAM, {"signal": b"not json", "uid": "e:3"})
+    source = RedisStreamSource(REDIS, url=redis_url, block_ms=100)
     runner = _runner(tmp_path)
     task = asyncio.create_task(runner.run(source))
     for _ in range(200):
@@ -104,13 +105,13 @@ async def test_stream_signals_are_traded_once_and_acked(tmp_path, redis_url):
 
 async def test_unacked_signals_are_delivered_again_after_a_restart(redis_url):
     client = redis.Redis.from_url(redis_url)
-    client.xadd(STREAM, {"json": signal_to_json(_signal("open", oid="a"))})
-    first = RedisStreamSource(redis_url, stream=STREAM, block_ms=100)
+    client.xadd(STREAM, {"signal": signal_to_json(_signal("open", oid="a")), "uid": "e:a"})
+    first = RedisStreamSource(REDIS, url=redis_url, block_ms=100)
     got = await first.receive()
     assert [d.signal.id for d in got] == ["a"]
     await first.close()  # "crashed" before acking
-    client.xadd(STREAM, {"json": signal_to_json(_signal("open", oid="b"))})
-    second = RedisStreamSource(redis_url, stream=STREAM, block_ms=100)
+    client.xadd(STREAM, {"signal": signal_to_json(_signal("open", oid="b")), "uid": "e:b"})
+    second = RedisStreamSource(REDIS, url=redis_url, block_ms=100)
     again = await second.receive()
     assert [d.signal.id for d in again] == ["a"]  # the pending one first
     await second.ack(again)
@@ -124,7 +125,7 @@ async def test_unacked_signals_are_delivered_again_after_a_restart(redis_url):
 
 def test_trader_command_reads_the_stream_and_writes_the_paper_ledger(tmp_path, redis_url):
     client = redis.Redis.from_url(redis_url)
-    client.xadd(STREAM, {"json": signal_to_json(_signal("open", oid="cli-1"))})
+    client.xadd(STREAM, {"signal": signal_to_json(_signal("open", oid="cli-1")), "uid": "e:cli-1"})
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_TRADING__LATENCY_MS": "5"}
     proc = subprocess.run([sys.executable, "-m", "arbsniper.cli", "trader", "--redis", redis_url, "--prefix", "arb:",
                            "--data-dir", str(tmp_path), "--duration", "2"], env=env, capture_output=True, text=True,

@@ -10,6 +10,8 @@ import signal
 import sys
 from typing import Any
 
+import msgspec
+
 from arbsniper.config import Config
 from arbsniper.trading.ledger import Ledger, ledger_path, pnl_summary
 from arbsniper.trading.market import MarketRules, SignalMarketView
@@ -43,8 +45,8 @@ def run_trader(config: Config, args: argparse.Namespace) -> int:
         released = kill.release()
         print("kill switch released" if released else "kill switch was not engaged", file=sys.stderr)
         return 0
-    if not args.redis:
-        print("arbsniper trader: give --redis URL (distributed mode); in embedded mode `arbsniper run` trades itself",
+    if args.redis is None:
+        print("arbsniper trader: give --redis [URL] (distributed mode); in embedded mode `arbsniper run` trades itself",
               file=sys.stderr)
         return 2
     if args.dry_run and not args.live:
@@ -68,8 +70,8 @@ async def _trader(config: Config, args: argparse.Namespace, kill: KillSwitch) ->
     else:
         executor = PaperExecutor(market, MarketRules(config), config.trading.latency_s)
         ledger = Ledger(ledger_path(config.data_dir, "paper"))
-    source = RedisStreamSource(args.redis, stream=f"{args.prefix}signals:stream", group=args.group,
-                               consumer=args.consumer)
+    redis_config = msgspec.structs.replace(config.redis, prefix=args.prefix) if args.prefix is not None else config.redis
+    source = RedisStreamSource(redis_config, group=args.group, consumer=args.consumer, url=args.redis or None)
     runner = Runner(config, executor, market, ledger, kill=kill)
     task = asyncio.create_task(runner.run(source))
     loop = asyncio.get_running_loop()

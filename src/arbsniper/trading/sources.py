@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from arbsniper.bus.inproc import Subscription
-from arbsniper.model import Signal, signal_from_json
+from arbsniper.config import RedisConfig
+from arbsniper.model import Signal
 
 log = logging.getLogger("arbsniper.trading")
 
@@ -53,87 +54,45 @@ class InprocSource:
         return None
 
 
-DEFAULT_STREAM = "signals:stream"
 DEFAULT_GROUP = "traders"
 
 
 class RedisStreamSource:
-    """Reads signals from a Redis stream through a consumer group (``XREADGROUP``/``XACK``).
+    """The engines' signal stream (``bus.redis.SignalStreamReader``: ``XREADGROUP``/``XACK``).
 
-    Each entry carries the signal JSON in the field ``json`` (``data`` is accepted too). On start
-    it first re-reads this consumer's pending entries (delivered before a crash, never acked).
+    A new consumer group starts from the oldest entry the stream still holds, so nothing written
+    before the trader started is missed (the runner refuses what is too old). On start the
+    consumer's pending entries (delivered before a crash, never acked) come first.
     """
 
-    def __init__(self, url: str, stream: str = DEFAULT_STREAM, group: str = DEFAULT_GROUP,
-                 consumer: str = "trader-1", block_ms: int = 1000) -> None:
-        import redis.asyncio as aioredis
+    def __init__(self, config: RedisConfig, group: str = DEFAULT_GROUP, consumer: str = "trader-1", *,
+                 url: str | None = None, block_ms: int = 1000) -> None:
+        from arbsniper.bus.redis import SignalStreamReader
 
-        self.redis = aioredis.from_url(url)
-        self.stream = stream
-        self.group = group
-        self.consumer = consumer
-        self.block_ms = block_ms
-        self._pending_done = False
-        self._ready = False
+        self.reader = SignalStreamReader(config, group, consumer, url=url, start_id="0", block_ms=block_ms)
         self.closed = False
-        self.bad = 0
 
-    async def _ensure_group(self) -> None:
-        import redis.exceptions
-
-        try:
-            await self.redis.xgroup_create(self.stream, self.group, id="0", mkstream=True)
-        except redis.exceptions.ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
-        self._ready = True
-
-    def _decode(self, entries: list) -> list[Delivery]:
-        out = []
-        for entry_id, fields in entries:
-            raw = fields.get(b"json") or fields.get(b"data") if fields else None
-            if raw is None:
-                self.bad += 1
-                out.append(Delivery(None, entry_id))  # type: ignore[arg-type]
-                continue
-            try:
-                out.append(Delivery(signal_from_json(raw), entry_id))
-            except Exception:
-                self.bad += 1
-                out.append(Delivery(None, entry_id))  # type: ignore[arg-type]
-        return out
+    @property
+    def bad(self) -> int:
+        """Entries that were not a signal (acked away, never redelivered)."""
+        return self.reader.undecodable
 
     async def receive(self, max_items: int = 256) -> list[Delivery]:
-        if not self._ready:
-            await self._ensure_group()
+        self.reader.count = max_items
         while not self.closed:
-            start = "0" if not self._pending_done else ">"
-            resp: Any = await self.redis.xreadgroup(self.group, self.consumer, {self.stream: start}, count=max_items,
-                                               block=None if start == "0" else self.block_ms)
-            entries = resp[0][1] if resp else []
-            if start == "0" and not entries:
-                self._pending_done = True
-                continue
+            entries = await self.reader.read()
             if entries:
-                deliveries = self._decode(entries)
-                bad = [d for d in deliveries if d.signal is None]
-                if bad:
-                    # Undecodable entries are acked away (and counted) so they are not redelivered forever.
-                    log.warning("undecodable stream entries", extra={"fields": {"count": len(bad), "total_bad": self.bad}})
-                    await self.ack(bad)
-                good = [d for d in deliveries if d.signal is not None]
-                if good:
-                    return good
+                return [Delivery(e.signal, e.entry_id) for e in entries]
         return []
 
     async def ack(self, deliveries: list[Delivery]) -> None:
         ids = [d.token for d in deliveries if d.token is not None]
         if ids:
-            await self.redis.xack(self.stream, self.group, *ids)
+            await self.reader.ack(*ids)
 
     async def close(self) -> None:
         self.closed = True
-        await self.redis.aclose()
+        await self.reader.close()
 
 
 async def wait_closed(source: object) -> None:
