@@ -320,9 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="serve the dashboard (and alerts) for signals published to Redis")
     _add_common(p)
     _add_web(p)
-    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0", metavar="URL",
-                   help="where the engines publish (default redis://127.0.0.1:6379/0)")
-    p.add_argument("--prefix", default="", help="key prefix of the signal channel and history set (default none)")
+    p.add_argument("--redis-url", metavar="URL", help="where the engines publish (default [redis] url)")
+    p.add_argument("--prefix", help="key prefix of the signal channel and history set (default [redis] prefix)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.set_defaults(func=cmd_dashboard)
 

@@ -221,6 +221,26 @@ async def test_signal_feed_yields_live_signals_and_catches_up_after_a_reconnect(
     await feed.close()
 
 
+async def test_feed_started_from_history_neither_repeats_nor_misses_a_signal(redis_server):
+    cfg = RedisConfig(url=redis_server.url)
+    pub = RedisSignalPublisher(cfg, instance="eng")
+    async with running(pub):
+        pub.offer(sig(1))
+        pub.offer(sig(2))
+        await wait_until(lambda: pub.published == 2)
+        feed = SignalFeed(cfg)
+        assert [s.id for s in await feed.start_from_history(10)] == ["opp1", "opp2"]
+        pub.offer(sig(3))  # published before the feed subscribes: must come from the catch-up
+        await wait_until(lambda: pub.published == 3)
+        it = feed.__aiter__()
+        assert (await asyncio.wait_for(it.__anext__(), 5)).id == "opp3"
+        await wait_until(lambda: feed.connected)
+        pub.offer(sig(4))  # live
+        assert (await asyncio.wait_for(it.__anext__(), 5)).id == "opp4"
+    assert feed.reconnects == 0
+    await feed.close()
+
+
 def test_redact_url_hides_the_password():
     assert redact_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
     assert redact_url("redis://user:s3cret@h/1") == "redis://user:***@h/1"

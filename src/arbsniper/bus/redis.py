@@ -552,6 +552,7 @@ class SignalFeed:
         self._pending: deque[Signal] = deque()
         self._backoff = BACKOFF_MIN_S
         self._warn = RateLimited(log)
+        self._subscribed = False  # a later subscription is a reconnect
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
@@ -567,6 +568,25 @@ class SignalFeed:
                 out.append(signal_from_json(cast(bytes, item)))
             except (msgspec.DecodeError, msgspec.ValidationError):
                 self.undecodable += 1
+        return out
+
+    async def start_from_history(self, limit: int = 1000) -> list[Signal]:
+        """The newest ``limit`` signals of the history (oldest first), as already seen.
+
+        Call before iterating: the live feed then starts with the signals published after the
+        newest of these (caught up from the history, so none falls between the two) and never
+        repeats one of them.
+        """
+        raw_items = await self._client().zrange(self.history_key, -limit, -1)
+        out = []
+        for raw in raw_items:
+            try:
+                sig = signal_from_json(cast(bytes, raw))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                self.undecodable += 1
+                continue
+            if self._remember(cast(bytes, raw), sig):
+                out.append(sig)
         return out
 
     def _remember(self, raw: bytes, sig: Signal) -> bool:
@@ -587,8 +607,9 @@ class SignalFeed:
         await ps.subscribe(self.channel)
         self._pubsub = ps
         was_seen = self._last_ts >= 0
-        if self.connected is False and was_seen:
+        if self._subscribed:
             self.reconnects += 1
+        self._subscribed = True
         self.connected = True
         if self.catch_up and was_seen:
             raw_items = await r.zrangebyscore(self.history_key, self._last_ts, "+inf")

@@ -352,13 +352,14 @@ def mount_embedded(app: App, host: str, port: int, token: str | None) -> WebServ
 class Dashboard:
     """``arbsniper dashboard``: the page and alerts for signals that distributed engines publish to Redis."""
 
-    def __init__(self, config: Config, *, host: str, port: int, token: str | None, redis_url: str,
-                 prefix: str = "") -> None:
+    def __init__(self, config: Config, *, host: str, port: int, token: str | None, redis_url: str | None = None,
+                 prefix: str | None = None) -> None:
         from arbsniper.alerts import Alerter
         from arbsniper.web.redis_source import RedisSignals
 
         check_bind(host, token)
-        self.source = RedisSignals(redis_url, prefix)
+        redis = config.redis if prefix is None else msgspec.structs.replace(config.redis, prefix=prefix)
+        self.source = RedisSignals(redis, url=redis_url)
         self.bus: FanOut[Signal] = FanOut(config.bus.signal_capacity)
         self.hub = Hub(mode="distributed", web=config.web, detector=config.detector)
         self.alerter = Alerter(config.alerts) if config.alerts.urls else None
