@@ -31,6 +31,8 @@ def setup_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # picows logs every connection at INFO (the simulator serves dozens): only its warnings.
+    logging.getLogger("picows").setLevel(max(logging.WARNING, root.level))
 
 
 class RateLimited:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import picows
 
-from arbsniper.model import DOWN, UP, MarketEvent
+from arbsniper.model import DOWN, UP, Book, MarketEvent, VenueStatus
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
 
 if TYPE_CHECKING:
@@ -156,6 +156,8 @@ class VenueSession:
         self.last_frame_ns = 0
         self.close_reason: str | None = None
         self._sink: EventSink = _discard
+        self._books: dict[int, Book] = {}  # depth waiting for the end of the current socket read
+        self._flush_scheduled = False
         self._transport: picows.WSTransport | None = None
         self._http: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -190,15 +192,34 @@ class VenueSession:
             st.events += len(events)
             sink = self._sink
             for ev in events:
-                sink(ev)
+                if type(ev) is Book:
+                    # Depth coalesces per socket read: a venue that sends one message per level
+                    # change (KuCoin) yields one book per instrument, not one per message.
+                    self._books[ev.instrument] = ev
+                    if not self._flush_scheduled:
+                        self._flush_scheduled = True
+                        asyncio.get_running_loop().call_soon(self._flush_books)
+                else:
+                    if type(ev) is VenueStatus and self._books:
+                        self._flush_books()  # a status never overtakes the depth that preceded it
+                    sink(ev)
         if venue._resyncs:
             self._start_resyncs()
         if venue._reconnect is not None and self._transport is not None:
             self.close_reason, venue._reconnect = venue._reconnect, None
             self._transport.disconnect()
 
+    def _flush_books(self) -> None:
+        self._flush_scheduled = False
+        books, self._books = self._books, {}
+        sink = self._sink
+        for book in books.values():
+            sink(book)
+
     def _emit(self, events: list[MarketEvent]) -> None:
         for ev in events:
+            if type(ev) is Book:
+                self._books.pop(ev.instrument, None)  # this one (a snapshot) is newer than any pending
             self._sink(ev)
         self.stats.events += len(events)
 
