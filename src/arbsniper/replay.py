@@ -78,10 +78,10 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
                 raise ValueError(f"{path}: unknown venue {rec.venue!r}")
             venue = venues[key] = cls(rec.market, symbols)
             if rec.status is None:  # a foreign recording without connection lines: it was up
-                feed(venue.on_connected(t) + [venue.status(UP, "connected", t)])
+                feed([venue.status(UP, "connected", t), *venue.on_connected(t)])
         if rec.status is not None:
             if rec.status == "up":
-                feed(venue.on_connected(t) + [venue.status(UP, rec.reason or "connected", t)])
+                feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t)])
             else:
                 feed([venue.status(DOWN, rec.reason or "down", t)])
             continue

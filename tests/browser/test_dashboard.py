@@ -143,13 +143,14 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
             assert float(cells[5]) >= 0.0  # net bps: never an unprofitable signal
 
             # sortable: the table follows the clicked column, largest first, then smallest first
-            size_col = "rows => rows.map(tr => Number(tr.children[6].textContent))"
+            # (live rows keep arriving: the order is checked once the page has re-rendered)
+            sorted_js = ("dir => { const v = [...document.querySelectorAll('#open tbody tr')]"
+                         ".map(tr => Number(tr.children[6].textContent));"
+                         " return v.length > 0 && v.every((x, i) => i === 0 || (dir > 0 ? v[i - 1] <= x : v[i - 1] >= x)); }")
             page.click("#open th[data-key=size]")
-            sizes = page.eval_on_selector_all("#open tbody tr", size_col)
-            assert sizes == sorted(sizes, reverse=True), sizes
+            page.wait_for_function(sorted_js, arg=-1, timeout=5_000)  # fails the test if never sorted
             page.click("#open th[data-key=size]")
-            sizes = page.eval_on_selector_all("#open tbody tr", size_col)
-            assert sizes == sorted(sizes), sizes
+            page.wait_for_function(sorted_js, arg=1, timeout=5_000)
             assert page.get_attribute("#open th[data-key=size]", "class") == "num sorted asc"
             page.click("#open th[data-key=net_bps]")
 

@@ -82,6 +82,7 @@ class Venue:
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # roll the connection before the venue's limit
     needs_rest: ClassVar[bool] = False  # the session opens an HTTP client (snapshots, tokens)
     book_depth: ClassVar[int] = 20  # levels per side published in Book events
+    book_sync: ClassVar[bool] = True  # depth is snapshot + deltas: instruments wait for ``synced``
 
     def __init__(
         self,
@@ -147,13 +148,21 @@ class Venue:
         raise NotImplementedError
 
     def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
-        """Forget per-connection state (books, sequences) when a new connection starts."""
+        """Forget per-connection state (books, sequences) when a new connection starts.
+
+        Where depth must sync (snapshot, then deltas) every subscribed instrument starts as
+        RESYNCING, to follow the connection's UP: nothing trades on its quotes until its book
+        has synced and the parser says so (``synced``).
+        """
         for book in self.books.values():
             book.clear()
         self._resyncs.clear()
         self._reconnect = None
         self.last_pong_ns = 0
-        return []
+        if not self.book_sync:
+            return []
+        ids = (self.symbols.instrument_id(inst) for inst in self.instruments)
+        return [VenueStatus(self.venue_id, RESYNCING, "awaiting the first book", recv_ts_ns, self.kind, iid) for iid in ids]
 
     def take_resyncs(self) -> list[int]:
         """Instrument ids whose books need a fresh snapshot; empties the queue."""

@@ -114,6 +114,8 @@ _IGNORED = frozenset({"subscriptionResponse", "activeSpotAssetCtx", "allMids", "
 class Hyperliquid(Venue):
     """Hyperliquid USDC perpetuals for a set of instruments (one subscription per coin and channel)."""
 
+    book_sync = False  # every l2Book push is a full book: nothing to sync, never "awaiting"
+
     name = "hyperliquid"
     markets = ("perp",)
     max_instruments_per_connection: ClassVar[int] = 100  # 3 subscriptions each; 1000 per IP

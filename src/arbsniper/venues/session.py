@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import picows
 
-from arbsniper.model import DOWN, UP, Book, MarketEvent, VenueStatus
+from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, VenueStatus
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
 
 if TYPE_CHECKING:
@@ -163,6 +163,7 @@ class VenueSession:
         self._tasks: set[asyncio.Task[None]] = set()
         self._resync_inflight: set[int] = set()
         self._resync_last: dict[int, float] = {}
+        self._resync_reason: dict[int, str] = {}  # why each pending resync was asked for (logged)
         self._warned_bad = 0
         self._warned_at = 0.0
         self._label = f"{venue.name} {venue.market}"
@@ -200,8 +201,11 @@ class VenueSession:
                         self._flush_scheduled = True
                         asyncio.get_running_loop().call_soon(self._flush_books)
                 else:
-                    if type(ev) is VenueStatus and self._books:
-                        self._flush_books()  # a status never overtakes the depth that preceded it
+                    if type(ev) is VenueStatus:
+                        if self._books:
+                            self._flush_books()  # a status never overtakes the depth that preceded it
+                        if ev.state == RESYNCING:
+                            self._resync_reason[ev.instrument] = ev.reason
                     sink(ev)
         if venue._resyncs:
             self._start_resyncs()
@@ -300,9 +304,9 @@ class VenueSession:
         self._resync_inflight.clear()
         if self.tap is not None:
             self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
-        self._emit(venue.on_connected(now_ns))
         st.state = "up"
-        self._emit([venue.status(UP, "connected", now_ns)])
+        # The connection first, then what the venue says of each instrument (awaiting its book).
+        self._emit([venue.status(UP, "connected", now_ns), *venue.on_connected(now_ns)])
         log.info("%s: connected to %s", self._label, url)
         sub = asyncio.create_task(self._send_paced(venue.subscribe_messages()))
         self._tasks.add(sub)
@@ -404,6 +408,7 @@ class VenueSession:
             if wait > 0:
                 await asyncio.sleep(wait)
             self._resync_last[iid] = time.monotonic()
+            log.info("%s: resyncing %s (%s)", self._label, venue.native_of(iid), self._resync_reason.pop(iid, "requested"))
             path = venue.snapshot_path(iid)
             if path is not None:
                 await self._rest_snapshot(iid, path)
