@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from arbsniper.config import Config, RedisConfig, TradingConfig
-from arbsniper.model import Signal, signal_to_json
+from arbsniper.model import Signal, signal_from_json, signal_to_json
 from arbsniper.trading.ledger import Ledger
 from arbsniper.trading.market import MarketRules, SignalMarketView
 from arbsniper.trading.paper import PaperExecutor
@@ -136,3 +136,36 @@ def test_trader_command_reads_the_stream_and_writes_the_paper_ledger(tmp_path, r
     assert [t["opportunity_id"] for t in ledger.trades()] == ["cli-1"]
     ledger.close()
     client.close()
+
+
+def test_signals_an_engine_publishes_are_traded_by_a_distributed_trader(tmp_path, redis_server):
+    """The wiring end to end: `run --demo --redis` (no trading of its own) → Redis stream →
+    `arbsniper trader --redis` → its paper ledger, and every entry acknowledged."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARBSNIPER_")}
+    env.update({"PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_DEMO__DISLOCATION_EVERY_S": "0.4",
+                "ARBSNIPER_TRADING__MAX_SIGNAL_AGE_MS": "60000"})
+    url = redis_server.url
+    trader = subprocess.Popen([sys.executable, "-m", "arbsniper.cli", "trader", "--redis", url,
+                               "--data-dir", str(tmp_path / "trader"), "--duration", "12"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        engine = subprocess.run([sys.executable, "-m", "arbsniper.cli", "run", "--demo", "--no-trade", "--no-web",
+                                 "--redis", url, "--duration", "8", "--seed", "3", "--data-dir", str(tmp_path / "engine")],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert engine.returncode == 0, engine.stderr[-2000:]
+        _, err = trader.communicate(timeout=60)
+    finally:
+        if trader.poll() is None:
+            trader.kill()
+    assert trader.returncode == 0, err[-2000:]
+    client = redis.Redis.from_url(url)
+    entries = client.xrange("signals:stream")
+    assert entries
+    assert client.xpending("signals:stream", "traders")["pending"] == 0  # every entry handled, then acked
+    published = {signal_from_json(fields[b"signal"]).id for _, fields in entries}
+    client.close()
+    ledger = Ledger(tmp_path / "trader" / "trading-paper.sqlite", create=False)
+    traded = {t["opportunity_id"] for t in ledger.trades()}
+    ledger.close()
+    assert traded, err[-2000:]
+    assert traded <= published  # the trader traded what the engine published, nothing else
