@@ -111,7 +111,7 @@ def test_pnl_panel_data_comes_from_the_provider_and_a_failing_provider_hides_it(
 def test_latency_percentiles_are_nearest_rank_and_buckets_cumulative() -> None:
     lat = LatencyStats((0.010, 0.050), window=1000)
     for ms in range(1, 101):  # 1 ms … 100 ms
-        lat.observe(ms / 1000)
+        lat.observe_s(ms / 1000)
     p50, p99 = lat.percentiles(0.5, 0.99)
     assert (p50, p99) == (0.050, 0.099)
     # ≤ 10 ms: 10 values; ≤ 50 ms: 50; all: 100

@@ -24,7 +24,6 @@ and the chart plots the widest open spread per instrument instead.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
 import math
@@ -39,6 +38,7 @@ import orjson
 from arbsniper.bus.inproc import Subscription
 from arbsniper.config import VENUE_NAMES, DetectorConfig, WebConfig
 from arbsniper.logs import RateLimited
+from arbsniper.metrics import LatencyHistogram
 from arbsniper.model import MARKET_NAMES, Signal
 
 if TYPE_CHECKING:
@@ -65,20 +65,18 @@ URGENT_RATE = 2.0  # … and their sustained rate, in multiples of push_hz
 CLIENT_MAX_PENDING = 32  # encoded pushes queued for one browser before it is resynced instead
 
 
-class LatencyStats:
-    """A cumulative histogram (for /metrics) and a window of recent values (for percentiles)."""
+class LatencyStats(LatencyHistogram):
+    """``metrics.LatencyHistogram`` (buckets for /metrics) plus a window of recent values, for the
+    page's exact percentiles. Observed in seconds."""
+
+    __slots__ = ("recent",)
 
     def __init__(self, buckets: tuple[float, ...], window: int = 2048) -> None:
-        self.buckets = buckets
-        self.counts = [0] * (len(buckets) + 1)  # the last one is +Inf
-        self.count = 0
-        self.sum = 0.0
+        super().__init__(buckets)
         self.recent: deque[float] = deque(maxlen=window)
 
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(self.buckets, seconds)] += 1
-        self.count += 1
-        self.sum += seconds
+    def observe_s(self, seconds: float) -> None:
+        self.observe(int(seconds * 1e9))
         self.recent.append(seconds)
 
     def percentiles(self, *qs: float) -> list[float | None]:
@@ -88,16 +86,6 @@ class LatencyStats:
         data = sorted(self.recent)
         n = len(data)
         return [data[min(n - 1, max(0, math.ceil(q * n) - 1))] for q in qs]
-
-    def cumulative(self) -> list[tuple[str, int]]:
-        """``(le, count)`` pairs as Prometheus wants them, ending with ``+Inf``."""
-        out = []
-        total = 0
-        for bound, c in zip(self.buckets, self.counts, strict=False):
-            total += c
-            out.append((repr(bound), total))
-        out.append(("+Inf", total + self.counts[-1]))
-        return out
 
 
 def _now_ms() -> int:
@@ -309,7 +297,7 @@ class Hub:
         row = msgspec.to_builtins(s)
         ev = s.event
         self.counts[ev] = self.counts.get(ev, 0) + 1
-        self.receive_to_emit.observe(s.latency_us / 1e6)
+        self.receive_to_emit.observe_s(s.latency_us / 1e6)
         self.recent.append(row)
         if self.signal_listener is not None:
             self._for_listener.append(row)
@@ -461,9 +449,9 @@ class Hub:
             upsert = list(self._upsert.values())
             if self.clients:
                 for row in upsert:
-                    self.emit_to_push.observe(max(0, now_ms - row["timestamp"]) / 1e3)
+                    self.emit_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
                 for row in self._new_closed:
-                    self.emit_to_push.observe(max(0, now_ms - row["timestamp"]) / 1e3)
+                    self.emit_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
             msg["upsert"] = upsert
             msg["remove"] = list(self._remove)
             msg["closed"] = self._new_closed

@@ -77,7 +77,7 @@ class Status:
 
 def _histogram(name: str, doc: str, stage: str, lat: LatencyStats) -> HistogramMetricFamily:
     h = HistogramMetricFamily(name, doc, labels=["stage"])
-    h.add_metric([stage], lat.cumulative(), lat.sum)
+    h.add_metric([stage], lat.cumulative(), lat.sum_ns / 1e9)
     return h
 
 
