@@ -577,7 +577,10 @@ class SignalFeed:
         newest of these (caught up from the history, so none falls between the two) and never
         repeats one of them.
         """
-        raw_items = await self._client().zrange(self.history_key, -limit, -1)
+        return self._unseen(await self._client().zrange(self.history_key, -limit, -1))
+
+    def _unseen(self, raw_items: list[Any]) -> list[Signal]:
+        """Decode history members, keeping (and remembering) those not yielded yet."""
         out = []
         for raw in raw_items:
             try:
@@ -612,16 +615,9 @@ class SignalFeed:
         self._subscribed = True
         self.connected = True
         if self.catch_up and was_seen:
-            raw_items = await r.zrangebyscore(self.history_key, self._last_ts, "+inf")
-            for raw in raw_items:
-                try:
-                    sig = signal_from_json(cast(bytes, raw))
-                except (msgspec.DecodeError, msgspec.ValidationError):
-                    self.undecodable += 1
-                    continue
-                if self._remember(cast(bytes, raw), sig):
-                    self.caught_up += 1
-                    self._pending.append(sig)
+            missed = self._unseen(await r.zrangebyscore(self.history_key, self._last_ts, "+inf"))
+            self.caught_up += len(missed)
+            self._pending.extend(missed)
 
     async def _drop_pubsub(self) -> None:
         ps, self._pubsub = self._pubsub, None
