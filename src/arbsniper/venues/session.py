@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import picows
 
+from arbsniper.logs import RateLimited
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, VenueStatus
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
 
@@ -166,6 +167,7 @@ class VenueSession:
         self._resync_reason: dict[int, str] = {}  # why each pending resync was asked for (logged)
         self._warned_bad = 0
         self._warned_at = 0.0
+        self._connect_warn = RateLimited(log, 60.0)  # failed connection attempts, at most once a minute
         self._label = f"{venue.name} {venue.market}"
 
     # ---- the frame path ------------------------------------------------------------------
@@ -247,7 +249,12 @@ class VenueSession:
                     continue
                 lived = time.monotonic() - started
                 failures = 1 if lived >= self.policy.stable_after_s else failures + 1
-                await asyncio.sleep(self.policy.delay(failures, self.rng))
+                delay = self.policy.delay(failures, self.rng)
+                if self.stats.state == "down" and reason.startswith("connect failed"):
+                    # Never connected, or failing again: say so (a firewall must not look like a quiet market).
+                    self._connect_warn.warning("connect", f"{self._label}: cannot connect",
+                                               reason=reason, attempts=failures, retry_in_s=f"{delay:.1f}")
+                await asyncio.sleep(delay)
         finally:
             for task in list(self._tasks):
                 task.cancel()
