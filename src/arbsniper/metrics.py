@@ -184,6 +184,25 @@ def parse_hostport(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), int(port)
 
 
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket bound now (``port`` 0 = any free one), so a busy port fails at start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family)
+
+
+def in_loop_server(app: Any, **config: Any) -> Any:
+    """A ``uvicorn.Server`` for ``app`` that runs inside the caller's event loop and leaves
+    SIGINT/SIGTERM to the process's own shutdown (serve it with ``serve(sockets=[sock])``)."""
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return _Server(uvicorn.Config(app, access_log=False, lifespan="off", **config))
+
+
 class OpsServer:
     """uvicorn serving an ASGI app inside the caller's event loop (no threads, no signal capture).
 
@@ -199,22 +218,10 @@ class OpsServer:
         self._sock: socket.socket | None = None
 
     async def start(self) -> None:
-        import uvicorn
-
-        class _Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:  # the service owns SIGINT/SIGTERM
-                yield
-
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.set_inheritable(True)
+        sock = listen_socket(self.host, self.port)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        self._server = _Server(config)
+        self._server = in_loop_server(self.app, log_level="warning")
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=f"ops:{self.port}")
         while not self._server.started:
             if self._task.done():

@@ -20,9 +20,8 @@ import ipaddress
 import logging
 import os
 import signal
-import socket
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,6 @@ from urllib.parse import parse_qs
 import msgspec
 import orjson
 import socketio
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -43,6 +41,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from arbsniper.bus.inproc import FanOut, Subscription
 from arbsniper.config import Config
 from arbsniper.history import read_recent
+from arbsniper.metrics import in_loop_server, listen_socket
 from arbsniper.model import Signal
 from arbsniper.web.hub import EngineView, Hub
 from arbsniper.web.status import Status
@@ -265,19 +264,12 @@ def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str |
     return app
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # SIGINT/SIGTERM belong to the process's own shutdown, not to uvicorn
-
-
 class WebServer:
     """Uvicorn on a socket bound up front, so a busy port or bad host fails at start."""
 
     def __init__(self, asgi: ASGIApp, host: str, port: int) -> None:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            self.sock = socket.create_server((host, port), family=family)
+            self.sock = listen_socket(host, port)
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise WebError(f"cannot listen on {host}:{port}: {reason} "
@@ -285,9 +277,7 @@ class WebServer:
         self.host = host
         self.port = self.sock.getsockname()[1]
         # log_config=None: uvicorn's few lines go through our own handler and format
-        config = uvicorn.Config(asgi, log_config=None, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=3)
-        self.server = _Server(config)
+        self.server = in_loop_server(asgi, log_config=None, log_level="warning", timeout_graceful_shutdown=3)
 
     @property
     def url(self) -> str:
