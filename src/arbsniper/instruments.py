@@ -64,8 +64,9 @@ def parse_instrument(name: str) -> Instrument:
 class SymbolMap:
     """Interns venues, instruments and currencies to dense ids, in both directions.
 
-    Also holds each venue's native symbols (``BTCUSDT``, ``BTC-USD-SWAP``) so a venue parser turns
-    a native symbol into an instrument id with one dict lookup.
+    A venue's native symbols (``BTCUSDT``, ``BTC-USD-SWAP``) are mapped by that venue market's
+    parser (``Venue.instrument_id``): the same native symbol names different instruments on the
+    spot and perpetual markets of Binance and Bybit.
     """
 
     venues: list[str] = field(default_factory=list)
@@ -74,8 +75,6 @@ class SymbolMap:
     _venue_ids: dict[str, int] = field(default_factory=dict)
     _instrument_ids: dict[str, int] = field(default_factory=dict)
     _currency_ids: dict[str, int] = field(default_factory=dict)
-    _native: dict[tuple[int, int, str], int] = field(default_factory=dict)  # (venue, kind, native)
-    _native_of: dict[tuple[int, int], str] = field(default_factory=dict)
 
     def venue_id(self, name: str) -> int:
         """Return the id of a venue name, adding it when new."""
@@ -114,25 +113,6 @@ class SymbolMap:
 
     def find_currency(self, code: str) -> int | None:
         return self._currency_ids.get(code)
-
-    def add_native(self, venue: str, native_symbol: str, instrument: str) -> tuple[int, int]:
-        """Map a venue's native symbol to a unified instrument; returns (venue id, instrument id).
-
-        Keyed by market kind too: Binance and Bybit call both BTC spot and the BTC perpetual
-        ``BTCUSDT``.
-        """
-        vid = self.venue_id(venue)
-        iid = self.instrument_id(instrument)
-        self._native[(vid, self.instruments[iid].kind, native_symbol)] = iid
-        self._native_of[(vid, iid)] = native_symbol
-        return vid, iid
-
-    def from_native(self, venue_id: int, native_symbol: str, kind: int = SPOT) -> int | None:
-        """Instrument id of a venue's native symbol in a market kind, or None when not subscribed."""
-        return self._native.get((venue_id, kind, native_symbol))
-
-    def native_symbol(self, venue_id: int, instrument_id: int) -> str | None:
-        return self._native_of.get((venue_id, instrument_id))
 
     def venue_name(self, venue_id: int) -> str:
         return self.venues[venue_id]

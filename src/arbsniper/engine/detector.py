@@ -157,7 +157,7 @@ class Detector:
 
     def _check(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> None:
         r = self.evaluate(ia, a, ib, b, f, now_ns)
-        key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # lifecycle.pair_key, inlined
+        key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # the key layout of lifecycle.py
         self._seen.add(key)
         if isinstance(r, str):
             self.rejected[r] = self.rejected.get(r, 0) + 1

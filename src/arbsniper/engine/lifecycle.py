@@ -32,13 +32,10 @@ SHUTDOWN = "shutdown"
 # Metrics tuple layout produced by the detector for a qualifying pair.
 M_SPREAD, M_FEES, M_SLIP, M_FUNDING, M_NET, M_SIZE, M_PROFIT, M_CONF, M_FD8, M_BUY, M_SELL, M_F = range(12)
 
+# An opportunity's key is one int for (buy instrument, buy venue, sell instrument, sell venue):
+# (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b, computed in the detector.
 SLOT_BITS = 6  # up to 64 venues
 INST_BITS = 20
-
-
-def pair_key(ia: int, a: int, ib: int, b: int) -> int:
-    """One int for (buy instrument, buy venue, sell instrument, sell venue)."""
-    return (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b
 
 
 class OpenOpportunity:

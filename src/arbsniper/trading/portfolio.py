@@ -107,11 +107,6 @@ class Trade:
         """Base quantity not hedged: net of the legs for spot, long + short contracts for perps."""
         return self.buy_leg.qty + self.sell_leg.qty
 
-    def is_flat(self) -> bool:
-        if self.kind == SPOT_TRADE:
-            return abs(self.imbalance()) <= QTY_EPS
-        return all(abs(leg.qty) <= QTY_EPS for leg in self.legs.values())
-
 
 def new_trade(tid: int, signal_id: str, opportunity_id: str, buy_venue: str, sell_venue: str,
               buy_instrument: str, sell_instrument: str, rate: float, size: float, net_bps: float,

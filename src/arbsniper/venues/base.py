@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, MarketEvent, Quote, VenueStatus
@@ -194,7 +194,7 @@ class Venue:
     # ---- helpers for parsers ------------------------------------------------------------
 
     def _register(self, native: str, instrument: str) -> int:
-        _, iid = self.symbols.add_native(self.name, native, instrument)
+        iid = self.symbols.instrument_id(instrument)
         self._native[native] = iid
         self._native_of[iid] = native
         return iid
@@ -271,18 +271,6 @@ class Venue:
 
 
 MAX_SIZE = 1e12  # no venue shows a level this large; beyond it a size is garbage
-
-
-def to_float(value: Any, what: str) -> float:
-    """Float of a venue's decimal string, as a FrameError when it is not a number."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise FrameError(f"{what}: not a number: {value!r}") from None
-
-
-def ms_to_ns(ms: int | str | None) -> int:
-    return int(ms) * 1_000_000 if ms else 0
 
 
 EventSink = Callable[[MarketEvent], None]
