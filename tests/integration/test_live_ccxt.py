@@ -19,17 +19,12 @@ import hashlib
 import hmac
 import io
 import json
-import sys
 import time
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import ccxt.async_support as ccxt_async
 import pytest
 from aiohttp import web
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from trading_kit import Clock, Market, make_config, settle, signal  # noqa: E402
 
 from arbsniper.config import VenueConfig  # noqa: E402
 from arbsniper.trading.ledger import Ledger  # noqa: E402
@@ -39,6 +34,7 @@ from arbsniper.trading.orders import BUY, DRY_RUN, EXPIRED, FILLED, REJECTED, SE
 from arbsniper.trading.portfolio import CLOSED  # noqa: E402
 from arbsniper.trading.risk import KillSwitch  # noqa: E402
 from arbsniper.trading.runner import Runner  # noqa: E402
+from tests.unit.trading_kit import Clock, Market, make_config, settle, signal
 
 KEY = "test-key-7d1"
 SECRET = "test-secret-3f9a0c"

@@ -6,11 +6,11 @@ import asyncio
 import json
 
 import pytest
-from trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 from arbsniper.cli import main
 from arbsniper.trading.ledger import Ledger, pnl_summary
 from arbsniper.trading.portfolio import CLOSED, OPEN
+from tests.unit.trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 SPOT = "BTC/USDT"
 PERP = "BTC/USDT:USDT"

@@ -6,13 +6,13 @@ Every expected number is worked out by hand in the comments next to it.
 from __future__ import annotations
 
 import pytest
-from trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 from arbsniper.model import DOWN
 from arbsniper.trading.market import EngineMarketView, MarketRules
 from arbsniper.trading.orders import BUY, FILLED, PARTIAL, REJECTED, SELL, OrderRequest
 from arbsniper.trading.paper import PaperExecutor, walk_levels
 from arbsniper.trading.portfolio import CLOSED, OPEN, UNHEDGED
+from tests.unit.trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 
 def _executor(config, market, sleep=None):

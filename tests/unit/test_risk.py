@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 from arbsniper.cli import main
 from arbsniper.model import DOWN
 from arbsniper.trading import risk as rk
 from arbsniper.trading.portfolio import CLOSED, OPEN
 from arbsniper.trading.risk import KillSwitch, Proposal
+from tests.unit.trading_kit import Clock, Market, make_config, make_runner, settle, signal
 
 SPOT = "BTC/USDT"
 PERP = "BTC/USDT:USDT"
