@@ -135,9 +135,12 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
             page.wait_for_function("document.getElementById('mode').textContent === 'embedded'", timeout=15_000)
             page.evaluate(OBSERVE_ROWS)
 
-            page.wait_for_selector("#open tbody tr", timeout=30_000)
-            row = page.locator("#open tbody tr").first
-            cells = row.locator("td").all_inner_texts()
+            # rows come and go with the live market: read one row's cells in a single step
+            cells = page.wait_for_function(
+                "() => { const tr = document.querySelector('#open tbody tr');"
+                " return tr ? [...tr.children].map(td => td.innerText) : null; }",
+                timeout=30_000,
+            ).json_value()
             assert re.fullmatch(r"[A-Z]+/[A-Z]+(:[A-Z]+)?(spot|perp)", cells[0].replace("\n", "")), cells
             assert re.fullmatch(r"[a-z]+\s*→\s*[a-z]+", cells[1]), cells
             assert float(cells[5]) >= 0.0  # net bps: never an unprofitable signal
