@@ -1,5 +1,5 @@
-"""Shared fixtures: the venue samples beside the repo, and ``redis_server``, a real, throw-away
-``redis-server`` per test."""
+"""Shared fixtures: the venue samples kept in ``tests/fixtures``, and ``redis_server``, a real,
+throw-away ``redis-server`` per test."""
 
 from __future__ import annotations
 
@@ -13,16 +13,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO.parent / "shared" / "samples"
+FIXTURES = REPO / "tests" / "fixtures"  # real venue messages, copied from shared/samples with their source notes
 
 
 @pytest.fixture
 def samples_dir() -> Path:
-    """The shared venue samples beside the repo; tests using them skip when absent."""
-    if not SAMPLES.is_dir():
-        pytest.skip(f"venue samples not found at {SAMPLES}")
-    return SAMPLES
-
+    """The venue samples (``tests/fixtures/<venue>/``)."""
+    return FIXTURES
 
 
 def free_port() -> int:

@@ -17,8 +17,8 @@ from arbsniper.model import Signal, signal_to_json
 from arbsniper.record import Recorder, read_records
 from arbsniper.replay import replay
 from arbsniper.venues.connect import SimulatedVenues, run_for
+from tests.conftest import FIXTURES
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples"
 MINE = {"binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"}  # every simulated venue
 LIVELY = DemoConfig(dislocation_every_s=0.4, stale_every_s=30.0, crossed_every_s=2.0, updates_per_s=1500.0)
 
@@ -75,9 +75,7 @@ def test_recorded_demo_replays_to_identical_signals_twice(tmp_path: Path) -> Non
 
 
 def test_parse_cli_prints_events_as_json_lines_and_reports_bad_frames(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    src = SAMPLES / "binance" / "futures_bookTicker.jsonl"
-    if not src.exists():
-        pytest.skip(f"sample {src} not found (shared/samples is not beside the repo)")
+    src = FIXTURES / "binance" / "futures_bookTicker.jsonl"
     ack = '{"result":null,"id":1}'
     frames = tmp_path / "frames.txt"
     frames.write_text("\n".join([src.read_text().splitlines()[4], ack, "not json at all", src.read_text().splitlines()[0]]) + "\n")

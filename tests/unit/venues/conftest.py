@@ -1,20 +1,15 @@
-"""Shared fixtures of the venue parser tests: the real samples beside the repo."""
+"""Shared helpers of the venue parser tests: the real samples in ``tests/fixtures``."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
-
-SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "samples"
+from tests.conftest import FIXTURES
 
 
 def sample_lines(venue: str, name: str) -> list[str]:
-    """Raw frames of ``shared/samples/<venue>/<name>.jsonl``; skips the test when absent."""
-    path = SAMPLES / venue / f"{name}.jsonl"
-    if not path.exists():
-        pytest.skip(f"sample {path} not found (shared/samples is not beside the repo)")
+    """Raw frames of ``tests/fixtures/<venue>/<name>.jsonl`` (see its ``.source.txt``)."""
+    path = FIXTURES / venue / f"{name}.jsonl"
     return [line.rstrip("\n") for line in path.read_text().splitlines() if line.strip()]
 
 
