@@ -7,10 +7,15 @@ environment where they are used and are never printed.
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
+import sys
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
@@ -22,6 +27,7 @@ ENV_PREFIX = "ARBSNIPER_"
 ENV_CONFIG_PATH = "ARBSNIPER_CONFIG"
 ENV_WEB_TOKEN = "ARBSNIPER_WEB_TOKEN"  # a secret: read where it is used, never part of the config
 _ENV_NOT_CONFIG = frozenset({ENV_CONFIG_PATH, ENV_WEB_TOKEN})
+_FLOAT_MAX = sys.float_info.max
 
 VENUE_NAMES = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
 
@@ -386,15 +392,82 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[str, list[str], Any]]:
     return out
 
 
-def _format_validation_error(exc: msgspec.ValidationError, origin: str, prefix: str) -> str:
-    msg = str(exc)
-    # msgspec says "... - at `$.detector.min_spread_bps`"; lead with the key, in TOML terms.
-    text, sep, where = msg.rpartition(" - at `")
-    key = where.rstrip("`").removeprefix("$").lstrip(".") if sep else ""
+_PATH_STEP = re.compile(r"\.(\w+)|\[(\d+|\.\.\.)\]")  # msgspec's error path: `.field`, `[index]`, `[...]` (a dict key)
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
+_MISSING = object()
+
+
+def _strip(typ: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``X | None``, to walk the config's types along an error path."""
+    while True:
+        origin = get_origin(typ)
+        if origin is Annotated:
+            typ = get_args(typ)[0]
+        elif origin in (Union, UnionType) and len(args := [a for a in get_args(typ) if a is not type(None)]) == 1:
+            typ = args[0]
+        else:
+            return typ
+
+
+def _explain(exc: msgspec.ValidationError, data: Any, typ: Any) -> tuple[list[str | int], str]:
+    """The key path (in the input data) and the message of a conversion error.
+
+    msgspec elides dict keys from its paths (``$.venues[...].limits[...]``): the entries of such a
+    table are converted one by one to find the one that fails, so that the error names it.
+    """
+    text, sep, where = str(exc).rpartition(" - at `")
     if not sep:
-        text = msg
-    key = ".".join(p for p in (prefix, key) if p)
-    return f"{origin}: {key}: {text}" if key else f"{origin}: {text}"
+        return [], str(exc)
+    keys: list[str | int] = []
+    for match in _PATH_STEP.finditer(where):
+        name, index = match.groups()
+        typ = _strip(typ)
+        if index == "...":
+            if isinstance(data, dict):
+                value_type = get_args(typ)[1]
+                for key, value in data.items():
+                    try:
+                        msgspec.convert(value, value_type, strict=True)
+                    except msgspec.ValidationError as inner:
+                        sub_keys, text = _explain(inner, value, value_type)
+                        return [*keys, key, *sub_keys], text
+            return keys, text
+        step: str | int
+        if name is not None:
+            step = name
+            typ = next((f.type for f in msgspec.structs.fields(typ) if f.encode_name == name), Any)
+            data = data.get(name, _MISSING) if isinstance(data, dict) else _MISSING
+        else:
+            step = int(index)
+            typ = get_args(typ)[0] if get_args(typ) else Any
+            data = data[step] if isinstance(data, list) and step < len(data) else _MISSING
+        keys.append(step)
+    return keys, _readable(text, data, _strip(typ))
+
+
+def _readable(text: str, value: Any, typ: Any) -> str:
+    """msgspec's message, with the offending value where it helps (numbers and choices, never strings)."""
+    if get_origin(typ) is Literal and text.startswith("Invalid enum value"):
+        return f"Expected one of {', '.join(map(repr, get_args(typ)))}, got {value!r}"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and text.startswith(("Expected `float`", "Expected `int`")) and ", got" not in text:
+        if isinstance(value, float) and not math.isfinite(value):
+            # the bounds that exclude the infinities say nothing to a reader
+            text = text.replace(f" <= {_FLOAT_MAX!r}", "").replace(f" >= {-_FLOAT_MAX!r}", "")
+            text = text.replace("Expected `float`", "Expected a finite `float`", 1)
+        text = f"{text}, got {value!r}"
+    return text
+
+
+def _toml_key(keys: list[str | int]) -> str:
+    """A key path as it is written in TOML: ``venues.okx.limits."BTC/USDT".lot_size``, ``zmq.bind[0]``."""
+    out = ""
+    for key in keys:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        else:
+            out += ("." if out else "") + (key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False))
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -423,23 +496,17 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
             node = child
         node[keypath[-1]] = value
         origin = f"{origin} + environment"
-    # Tables keyed by name (venues, limits) are checked one by one first, so that an error names
-    # the venue and instrument: msgspec elides dict keys from its error paths.
-    venues = data.get("venues")
-    if isinstance(venues, dict):
-        for vname, vdata in venues.items():
-            limits = vdata.get("limits") if isinstance(vdata, dict) else None
-            for lname, ldata in (limits or {}).items() if isinstance(limits, dict) else ():
-                _convert(ldata, LimitsConfig, origin, f"venues.{vname}.limits.{lname}")
-            _convert(vdata, VenueConfig, origin, f"venues.{vname}")
-    return _convert(data, Config, origin, "")
+    return _convert(data, Config, origin)
 
 
-def _convert(data: Any, typ: type[_T], origin: str, prefix: str) -> _T:
+def _convert(data: Any, typ: type[_T], origin: str) -> _T:
+    # Strict: TOML (and the environment, parsed as TOML literals) has real numbers and booleans, so
+    # "8000" for a port is a mistake to report, not to coerce.
     try:
-        return msgspec.convert(data, typ, strict=False)
+        return msgspec.convert(data, typ, strict=True)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origin, prefix)) from None
+        keys, text = _explain(exc, data, typ)
+        raise ConfigError(f"{origin}: {_toml_key(keys)}: {text}" if keys else f"{origin}: {text}") from None
 
 
 def config_to_toml(config: Config) -> str:

@@ -47,7 +47,7 @@ def test_environment_names_the_config_file(tmp_path: Path) -> None:
         ("[detector]\nmax_quote_age_ms = 0\n", {}, "detector: max_quote_age_ms must be > 0"),
         ("[venues.binanse]\nenabled = true\n", {}, "venues.binanse: unknown venue"),
         ("[venues.okx]\nmarkets = ['futures']\n", {}, "venues.okx: markets: 'futures'"),
-        ('[venues.okx.limits."BTC/USDT"]\nlot_size = -1\n', {}, "venues.okx.limits.BTC/USDT: limits must be >= 0"),
+        ('[venues.okx.limits."BTC/USDT"]\nlot_size = -1\n', {}, 'venues.okx.limits."BTC/USDT": limits must be >= 0'),
         ("[detector]\ndeny = ['BTCUSDT']\n", {}, "deny: instrument 'BTCUSDT'"),
         ("[conversion]\nsources = { USDT = 'BTC/USD' }\n", {}, "sources.USDT"),
         ("", {"ARBSNIPER_DETECTOR__SLIPPAGE_BPS": "-2"}, "slippage_bps must be >= 0"),
@@ -60,6 +60,43 @@ def test_bad_config_fails_with_a_message_naming_the_key(tmp_path: Path, text: st
     with pytest.raises(ConfigError) as exc:
         load_config(path, environ=env)
     assert message in str(exc.value)
+
+
+def test_string_for_a_number_is_rejected_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"arbsniper.toml: web.port: Expected `int`, got `str`$"):
+        load_config(write(tmp_path, '[web]\nport = "8000"\n'), environ={})
+    with pytest.raises(ConfigError, match=r"detector.min_spread_bps: Expected `float`, got `str`$"):
+        load_config(write(tmp_path, '[detector]\nmin_spread_bps = "10"\n'), environ={})
+
+
+def test_environment_number_is_a_number_and_a_word_is_an_error_naming_the_key() -> None:
+    assert load_config(environ={"ARBSNIPER_WEB__PORT": "8000"}).web.port == 8000
+    with pytest.raises(ConfigError, match=r"^defaults \+ environment: web.port: Expected `int`, got `str`$"):
+        load_config(environ={"ARBSNIPER_WEB__PORT": "abc"})
+
+
+def test_other_lax_coercions_are_type_errors_too(tmp_path: Path) -> None:
+    # msgspec's lax mode would read 1 as true and 5000.0 as 5000; a config says what it means
+    with pytest.raises(ConfigError, match=r"web.enabled: Expected `bool`, got `int`$"):
+        load_config(write(tmp_path, "[web]\nenabled = 1\n"), environ={})
+    with pytest.raises(ConfigError, match=r"detector.max_quote_age_ms: Expected `int`, got `float`$"):
+        load_config(write(tmp_path, "[detector]\nmax_quote_age_ms = 5000.0\n"), environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[trading.venue_latency_ms]\nokx = 'slow'\n", "trading.venue_latency_ms.okx"),
+        ("[trading.inventory.default]\nBTC = 'lots'\n", "trading.inventory.default.BTC"),
+        ("[conversion.sources]\nEUR = 1\n", "conversion.sources.EUR"),
+        ('[venues.okx.limits."BTC/USDT"]\ntick_size = "0.1"\n', 'venues.okx.limits."BTC/USDT".tick_size'),
+        ("[venues.okx]\ninstruments = ['BTC/USDT', 5]\n", "venues.okx.instruments[1]"),
+    ],
+)
+def test_error_inside_a_table_keyed_by_name_names_the_entry(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, text), environ={})
+    assert f"arbsniper.toml: {key}: Expected" in str(exc.value)
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
