@@ -457,6 +457,9 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
             node = child
         node[keypath[-1]] = value
         origin = f"{origin} + environment"
+    level = data.get("log_level")
+    if isinstance(level, str) and level.upper() in get_args(LogLevel):
+        data["log_level"] = level.upper()  # read in any case, as logging reads it; held in upper case
     return _convert(data, Config, origin)
 
 

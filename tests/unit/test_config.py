@@ -199,6 +199,12 @@ def test_literal_choice_lists_the_allowed_values(tmp_path: Path, key: Key, value
         load_with(tmp_path, key, value)
 
 
+@pytest.mark.parametrize(("text", "env"), [("log_level = 'debug'\n", {}), ("", {"ARBSNIPER_LOG_LEVEL": "Debug"}),
+                                           ("log_level = 'DEBUG'\n", {})])
+def test_log_level_is_read_in_any_case_and_held_in_upper_case(tmp_path: Path, text: str, env: dict[str, str]) -> None:
+    assert load_config(write(tmp_path, text), environ=env).log_level == "DEBUG"
+
+
 def test_literal_choices_are_read() -> None:
     c = load_config(environ={"ARBSNIPER_TRADING__LEG_RISK": '"hedge"', "ARBSNIPER_VENUES__OKX__MARKETS": '["perp"]'})
     assert (c.trading.leg_risk, c.venue("okx").markets) == ("hedge", ["perp"])
