@@ -368,6 +368,20 @@ def _strip(typ: Any) -> Any:
             return typ
 
 
+def _inner(typ: Any, step: str | int | None) -> Any:
+    """The type one step into ``typ``: a struct's field (by name), a list's item (by index) or a
+    dict's value (``None``); ``Any`` where the step does not fit the type."""
+    typ = _strip(typ)
+    if isinstance(step, str):
+        if isinstance(typ, type) and issubclass(typ, msgspec.Struct):
+            return next((f.type for f in msgspec.structs.fields(typ) if f.encode_name == step), Any)
+        return Any
+    origin, args = get_origin(typ), get_args(typ)
+    if step is None:
+        return args[1] if origin is dict else Any
+    return args[0] if origin is list and args else Any
+
+
 def _explain(exc: msgspec.ValidationError, data: Any, typ: Any) -> tuple[list[str | int], str]:
     """The key path (in the input data) and the message of a conversion error.
 
@@ -376,39 +390,35 @@ def _explain(exc: msgspec.ValidationError, data: Any, typ: Any) -> tuple[list[st
     """
     text, sep, where = str(exc).rpartition(" - at `")
     if not sep:  # the value itself is wrong (it is not a container, or a __post_init__ rule failed)
-        return [], _readable(str(exc), data, _strip(typ))
+        return [], _readable(str(exc), data, typ)
     keys: list[str | int] = []
     for match in _PATH_STEP.finditer(where):
         name, index = match.groups()
-        typ = _strip(typ)
         if index == "...":
-            if isinstance(data, dict):
-                value_type = get_args(typ)[1]
-                for key, value in data.items():
-                    try:
-                        msgspec.convert(value, value_type, strict=True)
-                    except msgspec.ValidationError as inner:
-                        sub_keys, text = _explain(inner, value, value_type)
-                        return [*keys, key, *sub_keys], text
+            value_type = _inner(typ, None)
+            for key, value in data.items() if isinstance(data, dict) else ():
+                try:
+                    msgspec.convert(value, value_type, strict=True)
+                except msgspec.ValidationError as inner:
+                    sub_keys, text = _explain(inner, value, value_type)
+                    return [*keys, key, *sub_keys], text
             return keys, text
-        step: str | int
-        if name is not None:
-            step = name
-            typ = next((f.type for f in msgspec.structs.fields(typ) if f.encode_name == name), Any)
-            data = data.get(name, _MISSING) if isinstance(data, dict) else _MISSING
+        step: str | int = name if name is not None else int(index)
+        typ = _inner(typ, step)
+        if isinstance(step, str):
+            data = data.get(step, _MISSING) if isinstance(data, dict) else _MISSING
         else:
-            step = int(index)
-            typ = get_args(typ)[0] if get_args(typ) else Any
             data = data[step] if isinstance(data, list) and step < len(data) else _MISSING
         keys.append(step)
-    return keys, _readable(text, data, _strip(typ))
+    return keys, _readable(text, data, typ)
 
 
 def _readable(text: str, value: Any, typ: Any) -> str:
     """msgspec's message in TOML terms, with the offending value where it helps (numbers and choices,
     never strings: a URL may hold a secret)."""
     text = text.replace(" | null`", "`").replace("`object`", "`table`")  # TOML has no null: a key is left out
-    if get_origin(typ) is Literal and text.startswith("Invalid enum value"):
+    typ = _strip(typ)
+    if get_origin(typ) is Literal and text.startswith("Invalid enum value") and value is not _MISSING:
         return f"Expected one of {', '.join(map(repr, get_args(typ)))}, got {value!r}"
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if number and text.startswith(("Expected `float`", "Expected `int`")) and ", got" not in text:
