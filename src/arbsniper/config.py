@@ -7,10 +7,15 @@ environment where they are used and are never printed.
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
+import sys
 import tomllib
 from pathlib import Path
-from typing import Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgspec
 
@@ -47,6 +52,27 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
+# The rules of single settings, as types msgspec checks while converting a loaded config (it does not
+# check them when a section is built in code). A rule relating two settings is a __post_init__.
+# Every float is finite: the bounds at ±float max reject NaN (it compares false) and the infinities.
+_FLOAT_MAX = sys.float_info.max
+FiniteFloat = Annotated[float, msgspec.Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0, le=_FLOAT_MAX)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0, le=_FLOAT_MAX)]
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+Rate = Annotated[float, msgspec.Meta(gt=0, le=100)]  # per second
+NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
+PositiveInt = Annotated[int, msgspec.Meta(gt=0)]
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]  # 0 = any free port
+TakerFeeBps = Annotated[float, msgspec.Meta(ge=0, lt=1000)]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]  # read in any case
+Market = Literal["spot", "perp"]
+LegRisk = Literal["unwind", "hedge"]
+ZmqEndpoints = Annotated[list[Annotated[str, msgspec.Meta(pattern="^(tcp|ipc|inproc)://")]], msgspec.Meta(min_length=1)]
+RedisUrl = Annotated[str, msgspec.Meta(pattern="^(redis|rediss|unix)://")]
+AppriseUrl = Annotated[str, msgspec.Meta(pattern="://")]
+
+
 def _check(cond: bool, msg: str) -> None:
     if not cond:
         raise ValueError(msg)
@@ -55,28 +81,21 @@ def _check(cond: bool, msg: str) -> None:
 class DetectorConfig(_Section, frozen=True):
     """Thresholds and costs of SPEC §5."""
 
-    min_spread_bps: float = 10.0
-    min_net_bps: float = 0.0
-    min_confidence: float = 0.0
-    min_funding_delta: float | None = None  # fraction per 8 h; only checked where set
-    max_quote_age_ms: int = 5000
-    slippage_bps: float = 3.0  # used only where no L2 depth is known for both legs
-    max_notional: float = 10_000.0  # in the buy leg's quote currency
-    holding_hours: float = 8.0  # horizon over which funding is expected to accrue
-    max_sane_spread_bps: float = 500.0  # beyond this a spread is suspect, never tradable
-    update_min_bps: float = 2.0  # an open opportunity is re-announced when net moves this much
-    update_min_size_pct: float = 25.0  # ... or when its size moves by this percentage
+    min_spread_bps: NonNegativeFloat = 10.0
+    min_net_bps: FiniteFloat = 0.0
+    min_confidence: Percent = 0.0
+    min_funding_delta: FiniteFloat | None = None  # fraction per 8 h; only checked where set
+    max_quote_age_ms: PositiveInt = 5000
+    slippage_bps: NonNegativeFloat = 3.0  # used only where no L2 depth is known for both legs
+    max_notional: PositiveFloat = 10_000.0  # in the buy leg's quote currency
+    holding_hours: NonNegativeFloat = 8.0  # horizon over which funding is expected to accrue
+    max_sane_spread_bps: FiniteFloat = 500.0  # beyond this a spread is suspect, never tradable
+    update_min_bps: NonNegativeFloat = 2.0  # an open opportunity is re-announced when net moves this much
+    update_min_size_pct: NonNegativeFloat = 25.0  # ... or when its size moves by this percentage
     deny: list[str] = []  # unified instruments never signalled
 
     def __post_init__(self) -> None:
-        _check(self.min_spread_bps >= 0, "min_spread_bps must be >= 0")
-        _check(self.max_quote_age_ms > 0, "max_quote_age_ms must be > 0")
-        _check(self.slippage_bps >= 0, "slippage_bps must be >= 0")
-        _check(self.max_notional > 0, "max_notional must be > 0")
-        _check(self.holding_hours >= 0, "holding_hours must be >= 0")
-        _check(0 <= self.min_confidence <= 100, "min_confidence must be within 0..100")
         _check(self.max_sane_spread_bps > self.min_spread_bps, "max_sane_spread_bps must exceed min_spread_bps")
-        _check(self.update_min_bps >= 0 and self.update_min_size_pct >= 0, "update thresholds must be >= 0")
         for name in self.deny:
             try:
                 parse_instrument(name)
@@ -90,12 +109,10 @@ class ConversionConfig(_Section, frozen=True):
     reference: str = "USD"
     # currency -> instrument whose mid prices it in the reference or in another listed currency
     sources: dict[str, str] = msgspec.field(default_factory=lambda: {"USDT": "USDT/USD", "USDC": "USDC/USDT"})
-    max_depeg_bps: float = 100.0  # a rate further than this from 1 stops cross-currency signals
-    max_rate_age_ms: int = 30_000
+    max_depeg_bps: PositiveFloat = 100.0  # a rate further than this from 1 stops cross-currency signals
+    max_rate_age_ms: PositiveInt = 30_000
 
     def __post_init__(self) -> None:
-        _check(self.max_depeg_bps > 0, "max_depeg_bps must be > 0")
-        _check(self.max_rate_age_ms > 0, "max_rate_age_ms must be > 0")
         for ccy, inst in self.sources.items():
             try:
                 parsed = parse_instrument(inst)
@@ -107,33 +124,25 @@ class ConversionConfig(_Section, frozen=True):
 class LimitsConfig(_Section, frozen=True):
     """What a venue accepts for one instrument: lot step, price tick, minimum order value."""
 
-    lot_size: float = 0.0
-    tick_size: float = 0.0
-    min_notional: float = 0.0
-
-    def __post_init__(self) -> None:
-        _check(self.lot_size >= 0 and self.tick_size >= 0 and self.min_notional >= 0, "limits must be >= 0")
+    lot_size: NonNegativeFloat = 0.0
+    tick_size: NonNegativeFloat = 0.0
+    min_notional: NonNegativeFloat = 0.0
 
 
 class VenueConfig(_Section, frozen=True):
     """Per-venue settings; anything unset takes the venue's defaults."""
 
     enabled: bool = True
-    markets: list[str] | None = None  # "spot" / "perp"; None = every market the venue has
+    markets: list[Market] | None = None  # None = every market the venue has
     instruments: list[str] | None = None  # unified names; None = the configured bases
-    taker_fee_bps_spot: float | None = None
-    taker_fee_bps_perp: float | None = None
-    max_quote_age_ms: int | None = None
+    taker_fee_bps_spot: TakerFeeBps | None = None
+    taker_fee_bps_perp: TakerFeeBps | None = None
+    max_quote_age_ms: PositiveInt | None = None
     base_url: str | None = None  # WebSocket base URL override (tests, demo, proxies)
     rest_url: str | None = None  # REST base URL override
     limits: dict[str, LimitsConfig] = {}
 
     def __post_init__(self) -> None:
-        for m in self.markets or ():
-            _check(m in ("spot", "perp"), f"markets: {m!r} is not 'spot' or 'perp'")
-        for fee in (self.taker_fee_bps_spot, self.taker_fee_bps_perp):
-            _check(fee is None or 0 <= fee < 1000, "taker fees must be within 0..1000 bps")
-        _check(self.max_quote_age_ms is None or self.max_quote_age_ms > 0, "max_quote_age_ms must be > 0")
         for name in list(self.instruments or ()) + list(self.limits):
             try:
                 parse_instrument(name)
@@ -142,35 +151,24 @@ class VenueConfig(_Section, frozen=True):
 
 
 class BusConfig(_Section, frozen=True):
-    market_capacity: int = 4096  # distinct (instrument, venue, kind) keys pending before drops
-    signal_capacity: int = 65_536  # per consumer
-
-    def __post_init__(self) -> None:
-        _check(self.market_capacity > 0 and self.signal_capacity > 0, "capacities must be > 0")
+    market_capacity: PositiveInt = 4096  # distinct (instrument, venue, kind) keys pending before drops
+    signal_capacity: PositiveInt = 65_536  # per consumer
 
 
 class HistoryConfig(_Section, frozen=True):
     enabled: bool = True
-    batch: int = 500
-    flush_ms: int = 200
-
-    def __post_init__(self) -> None:
-        _check(self.batch > 0 and self.flush_ms > 0, "batch and flush_ms must be > 0")
+    batch: PositiveInt = 500
+    flush_ms: PositiveInt = 200
 
 
 class DemoConfig(_Section, frozen=True):
     """The synthetic market of ``arbsniper run --demo``."""
 
     seed: int | None = None
-    updates_per_s: float = 2000.0
-    dislocation_every_s: float = 1.5  # mean time between injected genuine dislocations
-    stale_every_s: float = 7.0  # mean time between a venue going quiet on an instrument
-    crossed_every_s: float = 5.0  # mean time between injected crossed (invalid) quotes
-
-    def __post_init__(self) -> None:
-        _check(self.updates_per_s > 0, "updates_per_s must be > 0")
-        for v in (self.dislocation_every_s, self.stale_every_s, self.crossed_every_s):
-            _check(v > 0, "event intervals must be > 0")
+    updates_per_s: PositiveFloat = 2000.0
+    dislocation_every_s: PositiveFloat = 1.5  # mean time between injected genuine dislocations
+    stale_every_s: PositiveFloat = 7.0  # mean time between a venue going quiet on an instrument
+    crossed_every_s: PositiveFloat = 5.0  # mean time between injected crossed (invalid) quotes
 
 
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
@@ -180,40 +178,31 @@ class TradingConfig(_Section, frozen=True):
     """The strategy runner and paper executor (SPEC §8); amounts are in each leg's quote currency."""
 
     enabled: bool = True  # `arbsniper run` trades on paper unless --no-trade
-    latency_ms: float = 100.0  # paper: time from sending an order to its arrival at the venue
-    venue_latency_ms: dict[str, float] = {}  # per-venue override of latency_ms
-    min_net_bps: float = 0.0  # signals with a smaller net edge are not traded
-    price_tolerance_bps: float = 5.0  # a leg's price may be this much worse than the signal's, or no trade
-    max_signal_age_ms: int = 1000  # older signals are not traded
-    min_trade_notional: float = 10.0  # a trade sized below this is refused
-    max_trade_notional: float = 1_000.0  # a trade is sized down to this
-    max_venue_notional: float = 5_000.0  # open exposure per venue (in-flight orders + open positions)
-    max_open_positions: int = 5
-    daily_loss_limit: float = 250.0  # in the reference currency; realized today + unrealized
-    leg_risk: str = "unwind"  # a leg filled alone: "unwind" it where it filled, or "hedge" on the other venue
-    perp_leverage: float = 1.0  # perp margin = notional / leverage, locked in the settle currency
-    exit_basis_bps: float = 0.0  # perp positions close when the basis has converged to this
-    holding_period_s: float = 8 * 3600.0  # ... and at the latest after this long
-    mark_every_s: float = 1.0  # marking to market, funding accrual and exit checks
+    latency_ms: NonNegativeFloat = 100.0  # paper: time from sending an order to its arrival at the venue
+    venue_latency_ms: dict[str, NonNegativeFloat] = {}  # per-venue override of latency_ms
+    min_net_bps: FiniteFloat = 0.0  # signals with a smaller net edge are not traded
+    price_tolerance_bps: NonNegativeFloat = 5.0  # a leg's price may be this much worse than the signal's, or no trade
+    max_signal_age_ms: PositiveInt = 1000  # older signals are not traded
+    min_trade_notional: NonNegativeFloat = 10.0  # a trade sized below this is refused
+    max_trade_notional: FiniteFloat = 1_000.0  # a trade is sized down to this
+    max_venue_notional: PositiveFloat = 5_000.0  # open exposure per venue (in-flight orders + open positions)
+    max_open_positions: NonNegativeInt = 5
+    daily_loss_limit: PositiveFloat = 250.0  # in the reference currency; realized today + unrealized
+    leg_risk: LegRisk = "unwind"  # a leg filled alone: "unwind" it where it filled, or "hedge" on the other venue
+    perp_leverage: Annotated[float, msgspec.Meta(ge=1, le=_FLOAT_MAX)] = 1.0  # perp margin = notional / leverage
+    exit_basis_bps: FiniteFloat = 0.0  # perp positions close when the basis has converged to this
+    holding_period_s: PositiveFloat = 8 * 3600.0  # ... and at the latest after this long
+    mark_every_s: PositiveFloat = 1.0  # marking to market, funding accrual and exit checks
     # Starting inventory per venue and asset, seeded once into a new ledger; "default" applies to
     # every venue without its own entry.
-    inventory: dict[str, dict[str, float]] = msgspec.field(default_factory=lambda: {"default": dict(DEFAULT_INVENTORY)})
+    inventory: dict[str, dict[str, NonNegativeFloat]] = msgspec.field(
+        default_factory=lambda: {"default": dict(DEFAULT_INVENTORY)}
+    )
 
     def __post_init__(self) -> None:
-        _check(self.latency_ms >= 0 and all(v >= 0 for v in self.venue_latency_ms.values()), "latency_ms must be >= 0")
-        _check(self.price_tolerance_bps >= 0, "price_tolerance_bps must be >= 0")
-        _check(self.max_signal_age_ms > 0, "max_signal_age_ms must be > 0")
-        _check(0 <= self.min_trade_notional <= self.max_trade_notional, "need 0 <= min_trade_notional <= max_trade_notional")
-        _check(self.max_venue_notional > 0, "max_venue_notional must be > 0")
-        _check(self.max_open_positions >= 0, "max_open_positions must be >= 0")
-        _check(self.daily_loss_limit > 0, "daily_loss_limit must be > 0")
-        _check(self.leg_risk in ("unwind", "hedge"), "leg_risk must be 'unwind' or 'hedge'")
-        _check(self.perp_leverage >= 1, "perp_leverage must be >= 1")
-        _check(self.holding_period_s > 0 and self.mark_every_s > 0, "holding_period_s and mark_every_s must be > 0")
+        _check(self.min_trade_notional <= self.max_trade_notional, "need min_trade_notional <= max_trade_notional")
         for name in list(self.venue_latency_ms) + [n for n in self.inventory if n != "default"]:
             _check(name in VENUE_NAMES, f"{name}: unknown venue (known: {', '.join(VENUE_NAMES)})")
-        for venue, assets in self.inventory.items():
-            _check(all(v >= 0 for v in assets.values()), f"inventory.{venue}: amounts must be >= 0")
 
     def latency_s(self, venue: str) -> float:
         return self.venue_latency_ms.get(venue, self.latency_ms) / 1000.0
@@ -227,33 +216,22 @@ class WebConfig(_Section, frozen=True):
 
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = 8000
-    push_hz: float = 10.0  # most signal batches per second pushed to a browser
-    state_hz: float = 5.0  # matrix, venue health, counters and chart points per second
-    closed_keep: int = 200  # recently closed opportunities kept for the page
-    chart_seconds: int = 120  # spread chart window
-
-    def __post_init__(self) -> None:
-        _check(0 <= self.port <= 65535, "port must be within 0..65535")
-        _check(0 < self.push_hz <= 100 and 0 < self.state_hz <= 100, "push_hz and state_hz must be within (0, 100]")
-        _check(self.closed_keep > 0 and self.chart_seconds > 0, "closed_keep and chart_seconds must be > 0")
+    port: Port = 8000
+    push_hz: Rate = 10.0  # most signal batches per second pushed to a browser
+    state_hz: Rate = 5.0  # matrix, venue health, counters and chart points per second
+    closed_keep: PositiveInt = 200  # recently closed opportunities kept for the page
+    chart_seconds: PositiveInt = 120  # spread chart window
 
 
 class AlertsConfig(_Section, frozen=True):
     """Notifications on new opportunities (SPEC §10), sent through apprise URLs."""
 
-    urls: list[str] = []  # apprise URLs: json://host/path, tgram://token/chat, discord://…, slack://…
-    min_net_bps: float = 20.0  # alert only on opens at or above this net edge…
-    min_profit: float = 0.0  # …and this profit, in the opportunity's quote currency
-    max_per_minute: int = 6  # beyond this rate alerts are suppressed (and counted)
-    timeout_s: float = 10.0  # per notification
-    queue: int = 64  # alerts waiting to be sent; beyond it they are dropped (and counted)
-
-    def __post_init__(self) -> None:
-        _check(self.max_per_minute > 0 and self.queue > 0, "max_per_minute and queue must be > 0")
-        _check(self.timeout_s > 0, "timeout_s must be > 0")
-        for url in self.urls:
-            _check("://" in url, f"urls: {redact_url(url)!r} is not an apprise URL (scheme://…)")
+    urls: list[AppriseUrl] = []  # json://host/path, tgram://token/chat, discord://…, slack://…
+    min_net_bps: FiniteFloat = 20.0  # alert only on opens at or above this net edge…
+    min_profit: FiniteFloat = 0.0  # …and this profit, in the opportunity's quote currency
+    max_per_minute: PositiveInt = 6  # beyond this rate alerts are suppressed (and counted)
+    timeout_s: PositiveFloat = 10.0  # per notification
+    queue: PositiveInt = 64  # alerts waiting to be sent; beyond it they are dropped (and counted)
 
 
 def redact_url(url: str) -> str:
@@ -270,48 +248,36 @@ class ZmqConfig(_Section, frozen=True):
     its shard's topics, which the publisher filters before sending.
     """
 
-    bind: list[str] = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
-    connect: list[str] = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
-    sndhwm: int = 1000  # messages queued per subscriber before the ingest conflates (newest wins)
-    rcvhwm: int = 1000  # messages queued in the engine before the publisher sees back-pressure
-    linger_ms: int = 200  # how long a closing ingest may still flush queued messages
-    heartbeat_ivl_ms: int = 1000  # ZMTP heartbeats: a dead peer is noticed ...
+    bind: ZmqEndpoints = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
+    connect: ZmqEndpoints = msgspec.field(default_factory=lambda: ["tcp://127.0.0.1:5555"])
+    sndhwm: PositiveInt = 1000  # messages queued per subscriber before the ingest conflates (newest wins)
+    rcvhwm: PositiveInt = 1000  # messages queued in the engine before the publisher sees back-pressure
+    linger_ms: NonNegativeInt = 200  # how long a closing ingest may still flush queued messages
+    heartbeat_ivl_ms: PositiveInt = 1000  # ZMTP heartbeats: a dead peer is noticed ...
     heartbeat_timeout_ms: int = 3000  # ... after this long, and its queue released
-    reconnect_ivl_ms: int = 100  # engine reconnect back-off, first step ...
+    reconnect_ivl_ms: PositiveInt = 100  # engine reconnect back-off, first step ...
     reconnect_ivl_max_ms: int = 2000  # ... and cap
-    batch: int = 1024  # messages the engine takes per wake-up before yielding to the loop
+    batch: PositiveInt = 1024  # messages the engine takes per wake-up before yielding to the loop
 
     def __post_init__(self) -> None:
-        _check(bool(self.bind) and bool(self.connect), "bind and connect need at least one endpoint")
-        for ep in self.bind + self.connect:
-            _check(ep.partition("://")[0] in ("tcp", "ipc", "inproc"), f"endpoint {ep!r} must be tcp://, ipc:// or inproc://")
-        _check(self.sndhwm > 0 and self.rcvhwm > 0, "sndhwm and rcvhwm must be > 0")
-        _check(self.linger_ms >= 0, "linger_ms must be >= 0")
-        _check(0 < self.heartbeat_ivl_ms < self.heartbeat_timeout_ms, "need 0 < heartbeat_ivl_ms < heartbeat_timeout_ms")
-        _check(0 < self.reconnect_ivl_ms <= self.reconnect_ivl_max_ms, "need 0 < reconnect_ivl_ms <= reconnect_ivl_max_ms")
-        _check(self.batch > 0, "batch must be > 0")
+        _check(self.heartbeat_ivl_ms < self.heartbeat_timeout_ms, "need heartbeat_ivl_ms < heartbeat_timeout_ms")
+        _check(self.reconnect_ivl_ms <= self.reconnect_ivl_max_ms, "need reconnect_ivl_ms <= reconnect_ivl_max_ms")
 
 
 class RedisConfig(_Section, frozen=True):
     """Where signals go in the distributed deployment (and with ``arbsniper run --redis``)."""
 
-    url: str = "redis://127.0.0.1:6379/0"
+    url: RedisUrl = "redis://127.0.0.1:6379/0"
     prefix: str = ""  # prepended to every key and to the channel
     channel: str = "arbitrage:signals"  # PUBLISH <json> per signal
     history_key: str = "signals:history"  # sorted set, score = timestamp (ms)
-    history_max: int = 1000  # newest kept in the sorted set
+    history_max: PositiveInt = 1000  # newest kept in the sorted set
     stream_key: str = "signals:stream"  # XADD, read with consumer groups
-    stream_maxlen: int = 100_000  # approximate cap (MAXLEN ~)
-    buffer: int = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
-    batch: int = 256  # signals per pipelined round trip
-    timeout_ms: int = 1000  # connect and command timeout: slower counts as down
-    dedupe_ttl_s: int = 600  # how long a signal's id guards against a double write on retry
-
-    def __post_init__(self) -> None:
-        _check(self.url.partition("://")[0] in ("redis", "rediss", "unix"), "url must be redis://, rediss:// or unix://")
-        _check(self.history_max > 0 and self.stream_maxlen > 0, "history_max and stream_maxlen must be > 0")
-        _check(self.buffer > 0 and self.batch > 0, "buffer and batch must be > 0")
-        _check(self.timeout_ms > 0 and self.dedupe_ttl_s > 0, "timeout_ms and dedupe_ttl_s must be > 0")
+    stream_maxlen: PositiveInt = 100_000  # approximate cap (MAXLEN ~)
+    buffer: PositiveInt = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
+    batch: PositiveInt = 256  # signals per pipelined round trip
+    timeout_ms: PositiveInt = 1000  # connect and command timeout: slower counts as down
+    dedupe_ttl_s: PositiveInt = 600  # how long a signal's id guards against a double write on retry
 
     def key(self, name: str) -> str:
         """A key or channel name with the configured prefix."""
@@ -328,7 +294,7 @@ class Config(_Section, frozen=True):
 
     data_dir: str = msgspec.field(default_factory=default_data_dir)
     bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     detector: DetectorConfig = DetectorConfig()
     conversion: ConversionConfig = ConversionConfig()
     venues: dict[str, VenueConfig] = {}
@@ -342,7 +308,6 @@ class Config(_Section, frozen=True):
     redis: RedisConfig = RedisConfig()
 
     def __post_init__(self) -> None:
-        _check(self.log_level.upper() in ("DEBUG", "INFO", "WARNING", "ERROR"), "log_level must be DEBUG/INFO/WARNING/ERROR")
         for name in self.venues:
             _check(name in VENUE_NAMES, f"venues.{name}: unknown venue (known: {', '.join(VENUE_NAMES)})")
 
@@ -386,15 +351,94 @@ def _env_overrides(environ: dict[str, str]) -> list[tuple[str, list[str], Any]]:
     return out
 
 
-def _format_validation_error(exc: msgspec.ValidationError, origin: str, prefix: str) -> str:
-    msg = str(exc)
-    # msgspec says "... - at `$.detector.min_spread_bps`"; lead with the key, in TOML terms.
-    text, sep, where = msg.rpartition(" - at `")
-    key = where.rstrip("`").removeprefix("$").lstrip(".") if sep else ""
-    if not sep:
-        text = msg
-    key = ".".join(p for p in (prefix, key) if p)
-    return f"{origin}: {key}: {text}" if key else f"{origin}: {text}"
+_PATH_STEP = re.compile(r"\.(\w+)|\[(\d+|\.\.\.)\]")  # msgspec's error path: `.field`, `[index]`, `[...]` (a dict key)
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # a TOML key that needs no quotes
+_MISSING = object()
+
+
+def _strip(typ: Any) -> Any:
+    """The type under ``Annotated[...]`` and ``X | None``, to walk the config's types along an error path."""
+    while True:
+        origin = get_origin(typ)
+        if origin is Annotated:
+            typ = get_args(typ)[0]
+        elif origin in (Union, UnionType) and len(args := [a for a in get_args(typ) if a is not type(None)]) == 1:
+            typ = args[0]
+        else:
+            return typ
+
+
+def _inner(typ: Any, step: str | int | None) -> Any:
+    """The type one step into ``typ``: a struct's field (by name), a list's item (by index) or a
+    dict's value (``None``); ``Any`` where the step does not fit the type."""
+    typ = _strip(typ)
+    if isinstance(step, str):
+        if isinstance(typ, type) and issubclass(typ, msgspec.Struct):
+            return next((f.type for f in msgspec.structs.fields(typ) if f.encode_name == step), Any)
+        return Any
+    origin, args = get_origin(typ), get_args(typ)
+    if step is None:
+        return args[1] if origin is dict else Any
+    return args[0] if origin is list and args else Any
+
+
+def _explain(exc: msgspec.ValidationError, data: Any, typ: Any) -> tuple[list[str | int], str]:
+    """The key path (in the input data) and the message of a conversion error.
+
+    msgspec elides dict keys from its paths (``$.venues[...].limits[...]``): the entries of such a
+    table are converted one by one to find the one that fails, so that the error names it.
+    """
+    text, sep, where = str(exc).rpartition(" - at `")
+    if not sep:  # the value itself is wrong (it is not a container, or a __post_init__ rule failed)
+        return [], _readable(str(exc), data, typ)
+    keys: list[str | int] = []
+    for match in _PATH_STEP.finditer(where):
+        name, index = match.groups()
+        if index == "...":
+            value_type = _inner(typ, None)
+            for key, value in data.items() if isinstance(data, dict) else ():
+                try:
+                    msgspec.convert(value, value_type, strict=True)
+                except msgspec.ValidationError as inner:
+                    sub_keys, text = _explain(inner, value, value_type)
+                    return [*keys, key, *sub_keys], text
+            return keys, text
+        step: str | int = name if name is not None else int(index)
+        typ = _inner(typ, step)
+        if isinstance(step, str):
+            data = data.get(step, _MISSING) if isinstance(data, dict) else _MISSING
+        else:
+            data = data[step] if isinstance(data, list) and step < len(data) else _MISSING
+        keys.append(step)
+    return keys, _readable(text, data, typ)
+
+
+def _readable(text: str, value: Any, typ: Any) -> str:
+    """msgspec's message in TOML terms, with the offending value where it helps (numbers and choices,
+    never strings: a URL may hold a secret)."""
+    text = text.replace(" | null`", "`").replace("`object`", "`table`")  # TOML has no null: a key is left out
+    typ = _strip(typ)
+    if get_origin(typ) is Literal and text.startswith("Invalid enum value") and value is not _MISSING:
+        return f"Expected one of {', '.join(map(repr, get_args(typ)))}, got {value!r}"
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if number and text.startswith(("Expected `float`", "Expected `int`")) and ", got" not in text:
+        if isinstance(value, float) and not math.isfinite(value):
+            # the bounds that exclude the infinities say nothing to a reader
+            text = text.replace(f" <= {_FLOAT_MAX!r}", "").replace(f" >= {-_FLOAT_MAX!r}", "")
+            text = text.replace("Expected `float`", "Expected a finite `float`", 1)
+        text = f"{text}, got {value!r}"
+    return text
+
+
+def _toml_key(keys: list[str | int]) -> str:
+    """A key path as it is written in TOML: ``venues.okx.limits."BTC/USDT".lot_size``, ``zmq.bind[0]``."""
+    out = ""
+    for key in keys:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        else:
+            out += ("." if out else "") + (key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False))
+    return out
 
 
 def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Config:
@@ -423,23 +467,20 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
             node = child
         node[keypath[-1]] = value
         origin = f"{origin} + environment"
-    # Tables keyed by name (venues, limits) are checked one by one first, so that an error names
-    # the venue and instrument: msgspec elides dict keys from its error paths.
-    venues = data.get("venues")
-    if isinstance(venues, dict):
-        for vname, vdata in venues.items():
-            limits = vdata.get("limits") if isinstance(vdata, dict) else None
-            for lname, ldata in (limits or {}).items() if isinstance(limits, dict) else ():
-                _convert(ldata, LimitsConfig, origin, f"venues.{vname}.limits.{lname}")
-            _convert(vdata, VenueConfig, origin, f"venues.{vname}")
-    return _convert(data, Config, origin, "")
+    level = data.get("log_level")
+    if isinstance(level, str) and level.upper() in get_args(LogLevel):
+        data["log_level"] = level.upper()  # read in any case, as logging reads it; held in upper case
+    return _convert(data, Config, origin)
 
 
-def _convert(data: Any, typ: type[_T], origin: str, prefix: str) -> _T:
+def _convert(data: Any, typ: type[_T], origin: str) -> _T:
+    # Strict: TOML (and the environment, parsed as TOML literals) has real numbers and booleans, so
+    # "8000" for a port is a mistake to report, not to coerce.
     try:
-        return msgspec.convert(data, typ, strict=False)
+        return msgspec.convert(data, typ, strict=True)
     except msgspec.ValidationError as exc:
-        raise ConfigError(_format_validation_error(exc, origin, prefix)) from None
+        keys, text = _explain(exc, data, typ)
+        raise ConfigError(f"{origin}: {_toml_key(keys)}: {text}" if keys else f"{origin}: {text}") from None
 
 
 def config_to_toml(config: Config) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from arbsniper.config import ConfigError, load_config
@@ -27,11 +29,16 @@ def test_web_token_in_the_environment_is_a_secret_not_a_config_key() -> None:
 
 
 @pytest.mark.parametrize(("env", "key"), [
-    ({"ARBSNIPER_WEB__PORT": "70000"}, "web"),
-    ({"ARBSNIPER_WEB__PUSH_HZ": "0"}, "web"),
-    ({"ARBSNIPER_ALERTS__MAX_PER_MINUTE": "0"}, "alerts"),
-    ({"ARBSNIPER_ALERTS__URLS": '["not a url"]'}, "alerts"),
+    ({"ARBSNIPER_WEB__PORT": "70000"}, "web.port: Expected `int` <= 65535, got 70000"),
+    ({"ARBSNIPER_WEB__PORT": "abc"}, "web.port: Expected `int`, got `str`"),
+    ({"ARBSNIPER_WEB__PUSH_HZ": "0"}, "web.push_hz: Expected `float` > 0.0, got 0"),
+    ({"ARBSNIPER_ALERTS__MAX_PER_MINUTE": "0"}, "alerts.max_per_minute: Expected `int` >= 1, got 0"),
+    ({"ARBSNIPER_ALERTS__URLS": '["not a url"]'}, "alerts.urls[0]: Expected `str` matching regex '://'"),
 ])
-def test_invalid_web_or_alerts_value_names_its_section(env: dict[str, str], key: str) -> None:
-    with pytest.raises(ConfigError, match=key):
+def test_invalid_web_or_alerts_value_names_its_key(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"defaults + environment: {key}")):
         load_config(environ=env)
+
+
+def test_port_zero_means_any_free_port_and_is_accepted() -> None:
+    assert load_config(environ={"ARBSNIPER_WEB__PORT": "0"}).web.port == 0
