@@ -46,7 +46,8 @@ def _web_args(args: argparse.Namespace, config: Config) -> tuple[str, int, str |
 def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
-    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues
+    from arbsniper.sim.launch import SimulatedVenues
+    from arbsniper.venues.connect import ConnectorSource, build_venues
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -220,7 +221,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
-    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues, run_for
+    from arbsniper.sim.launch import SimulatedVenues
+    from arbsniper.venues.connect import ConnectorSource, build_venues, run_for
 
     config = _load(args)
     setup_logging(config.log_level)

@@ -18,9 +18,10 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import Quote
 from arbsniper.record import Record
 from arbsniper.replay import _snapshot_instrument
+from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import FrameError
-from arbsniper.venues.connect import SimulatedVenues, run_for
+from arbsniper.venues.connect import run_for
 
 
 class _Collect:
