@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap, parse_instrument
 from arbsniper.model import MARKET_NAMES
-from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
+from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import EventSink, MarketSource, Venue
 from arbsniper.venues.session import FrameTap, VenueSession
@@ -23,19 +23,19 @@ from arbsniper.venues.session import FrameTap, VenueSession
 
 def default_instruments(venue: str, market: str, bases: Iterable[str]) -> list[str]:
     """The venue's usual listings of ``bases`` (its real quote currencies), plus conversion markets."""
-    cls = REGISTRY.get(venue)
-    listed = cls.listed_instruments(market, sorted(set(bases))) if cls is not None else None
-    if listed is not None:
-        return listed
+    info = REGISTRY.get(venue)
+    if info is None:
+        return []
+    if info.listed is not None:
+        return info.listed(market, sorted(set(bases)))
+    # No listing rule of its own: its demo listings of those bases (and of the stablecoins).
     bases = set(bases)
     perp = market == "perp"
     out = []
-    for lst in DEMO_LISTINGS:
-        if lst.venue != venue:
-            continue
-        inst = parse_instrument(lst.instrument)
+    for instrument in info.demo_instruments:
+        inst = parse_instrument(instrument)
         if inst.is_perp == perp and (inst.base in bases or inst.base in ("USDT", "USDC")):
-            out.append(lst.instrument)
+            out.append(instrument)
     return out
 
 
@@ -52,12 +52,12 @@ def build_venues(
             market = MARKET_NAMES[parse_instrument(lst.instrument).kind]
             wanted.setdefault((lst.venue, market), []).append(lst.instrument)
     else:
-        for name, cls in REGISTRY.items():
+        for name, info in REGISTRY.items():
             vc = config.venue(name)
             if not vc.enabled:
                 continue
-            for market in vc.markets or cls.markets:
-                if market not in cls.markets:
+            for market in vc.markets or info.markets:
+                if market not in info.markets:
                     continue
                 if vc.instruments is not None:
                     insts = [i for i in vc.instruments if parse_instrument(i).is_perp == (market == "perp")]
@@ -68,9 +68,9 @@ def build_venues(
     out: list[Venue] = []
     for (name, market), insts in wanted.items():
         found = REGISTRY.get(name)
-        if found is None:
+        if found is None or market not in found.markets:
             continue
-        cls = found
+        cls = found.markets[market]
         vc = config.venue(name)
         base_url, rest_url = (urls or {}).get(name, (vc.base_url, vc.rest_url))
         step = cls.max_instruments_per_connection
