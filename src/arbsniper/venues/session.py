@@ -467,6 +467,8 @@ class VenueSession:
                 return
             self._emit(parsed.events)
             if parsed.resyncs:
+                # This fetch is over: a snapshot too old for the buffered deltas must be fetched again.
+                self._resync_inflight.discard(iid)
                 self._start_resyncs(parsed.resyncs)
             return
         if self._transport is not None:
