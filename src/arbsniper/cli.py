@@ -46,7 +46,8 @@ def _web_args(args: argparse.Namespace, config: Config) -> tuple[str, int, str |
 def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
-    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues
+    from arbsniper.sim.launch import SimulatedVenues
+    from arbsniper.venues.connect import ConnectorSource, build_venues
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -220,7 +221,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
-    from arbsniper.venues.connect import ConnectorSource, SimulatedVenues, build_venues, run_for
+    from arbsniper.sim.launch import SimulatedVenues
+    from arbsniper.venues.connect import ConnectorSource, build_venues, run_for
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -373,9 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=10.0, help="measured run per transport (--distributed; default 10)")
     p.set_defaults(func=cmd_bench)
 
-    venue_names = ", ".join(("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"))
+    from arbsniper.venues import REGISTRY
+
     p = sub.add_parser("parse", help="raw venue frames (one per line) to normalized events as JSON lines")
-    p.add_argument("--venue", required=True, help=f"venue name: {venue_names}")
+    p.add_argument("--venue", required=True, choices=tuple(REGISTRY), help="venue name")
     p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
     p.add_argument("file", nargs="?", help="file of frames (default: stdin)")
     p.set_defaults(func=cmd_parse)

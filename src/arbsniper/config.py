@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
+from arbsniper.venues import REGISTRY
 
 _T = TypeVar("_T")
 
@@ -28,20 +29,7 @@ ENV_CONFIG_PATH = "ARBSNIPER_CONFIG"
 ENV_WEB_TOKEN = "ARBSNIPER_WEB_TOKEN"  # a secret: read where it is used, never part of the config
 _ENV_NOT_CONFIG = frozenset({ENV_CONFIG_PATH, ENV_WEB_TOKEN})
 
-VENUE_NAMES = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
-
-# Base-tier taker fees in bps as (spot, perp); None where the venue has no such market.
-# Approximate, from the venue facts gathered in shared/venues.md; override per venue in config.
-DEFAULT_TAKER_BPS: dict[str, tuple[float | None, float | None]] = {
-    "binance": (10.0, 5.0),
-    "coinbase": (120.0, None),
-    "bybit": (10.0, 5.5),
-    "okx": (10.0, 5.0),
-    "kucoin": (10.0, 6.0),
-    "bitget": (10.0, 6.0),
-    "hyperliquid": (7.0, 4.5),
-    "paradex": (None, 4.5),
-}
+VENUE_NAMES = tuple(REGISTRY)  # the venues' own modules list them (``venues.REGISTRY``)
 
 
 class ConfigError(ValueError):
@@ -319,8 +307,8 @@ class Config(_Section, frozen=True):
         """Taker fee for a venue's spot (kind 0) or perp (kind 1) market, config first."""
         vc = self.venue(venue)
         fee = vc.taker_fee_bps_perp if kind else vc.taker_fee_bps_spot
-        if fee is None:
-            fee = DEFAULT_TAKER_BPS.get(venue, (None, None))[kind]
+        if fee is None and venue in REGISTRY:
+            fee = REGISTRY[venue].taker_fee_bps.get("perp" if kind else "spot")  # the venue's base tier
         if fee is None:
             # A venue we have no facts for (tests, demo venues): assume a conservative base tier.
             fee = 10.0

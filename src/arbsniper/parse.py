@@ -46,12 +46,12 @@ def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
 
 def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: TextIO, err: TextIO) -> tuple[int, int, int]:
     """Parse frames line by line; returns (frames, events, bad frames)."""
-    cls = REGISTRY.get(venue)
-    if cls is None:
+    info = REGISTRY.get(venue)
+    if info is None:
         raise ValueError(f"unknown venue {venue!r} (known: {', '.join(REGISTRY)})")
-    market = market or cls.markets[0]
+    market = market or next(iter(info.markets))
     symbols = SymbolMap()
-    parser = cls(market, symbols)  # open: every symbol in the input is parsed
+    parser = info.venue_class(market)(market, symbols)  # open: every symbol in the input is parsed
     frames = events = bad = 0
     for n, line in enumerate(lines, 1):
         frame = line.rstrip("\r\n")
@@ -59,12 +59,11 @@ def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: Text
             continue
         frames += 1
         try:
-            evs = parser.parse(frame.encode(), time.time_ns())
+            evs = parser.parse(frame.encode(), time.time_ns()).events  # resyncs: nothing to fetch here
         except FrameError as exc:
             bad += 1
             err.write(f"line {n}: {exc}\n")
             continue
-        parser.take_resyncs()
         for ev in evs:
             out.write(_enc.encode(event_dict(ev, symbols)).decode() + "\n")
         events += len(evs)

@@ -4,13 +4,13 @@ Deterministic and as fast as it goes: one thread, file order, and the clock is t
 written in the file (the engine's ``clock_ns`` and every staleness check use it). Parsers are
 built per (venue, market) as they appear, in *open* mode (every symbol in the file is parsed);
 REST snapshot lines go to ``apply_snapshot``; status lines become the same ``VenueStatus``
-events the session emitted. Resync requests are not acted on: what the live session fetched
-is in the file.
+events the session emitted. Resync and reconnect requests are not acted on: what the live
+session fetched, and when it reconnected, is in the file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, UP, MarketEvent, Signal
 from arbsniper.record import read_records
-from arbsniper.venues import REGISTRY
+from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
 
 EXPIRE_EVERY_NS = 100_000_000
@@ -54,7 +54,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
     on_event = engine.on_event
     last_expire = 0
 
-    def feed(events: list[MarketEvent]) -> None:
+    def feed(events: Sequence[MarketEvent]) -> None:
         nonlocal shape
         if (len(symbols.venues), len(symbols.instruments)) != shape:
             engine.grow()
@@ -73,31 +73,30 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
         key = (rec.venue, rec.market)
         venue = venues.get(key)
         if venue is None:
-            cls = REGISTRY.get(rec.venue)
-            if cls is None:
-                raise ValueError(f"{path}: unknown venue {rec.venue!r}")
+            try:
+                cls = venue_class(rec.venue, rec.market)
+            except ValueError as exc:
+                raise ValueError(f"{path}: {exc}") from None
             venue = venues[key] = cls(rec.market, symbols)
             if rec.status is None:  # a foreign recording without connection lines: it was up
-                feed([venue.status(UP, "connected", t), *venue.on_connected(t)])
+                feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
         if rec.status is not None:
             if rec.status == "up":
-                feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t)])
+                feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
             else:
                 feed([venue.status(DOWN, rec.reason or "down", t)])
             continue
         try:
             if rec.rest is not None:
-                iid = _snapshot_instrument(venue, rec.rest)
-                events = venue.apply_snapshot(iid, rec.frame, t) if iid is not None else []
+                iid = snapshot_instrument(venue, rec.rest)
+                events = venue.apply_snapshot(iid, rec.frame, t).events if iid is not None else ()
             else:
                 stats.frames += 1
-                events = venue.parse(rec.frame, t)
+                events = venue.parse(rec.frame, t).events
         except FrameError:
             stats.bad_frames += 1
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
-        venue.take_resyncs()
-        venue._reconnect = None
         if events:
             feed(events)
         if t - last_expire >= EXPIRE_EVERY_NS:  # as the live app does every 100 ms, on file time
@@ -108,7 +107,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
     return stats
 
 
-def _snapshot_instrument(venue: Venue, rest_path: str) -> int | None:
+def snapshot_instrument(venue: Venue, rest_path: str) -> int | None:
     """The instrument a REST snapshot path was fetched for (``symbol=`` / ``instId=`` …)."""
     from urllib.parse import parse_qs, urlsplit
 

@@ -19,9 +19,9 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Quote, VenueStatus
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import Listing
-from arbsniper.venues import REGISTRY
+from arbsniper.venues import venue_class
 from arbsniper.venues.base import Heartbeat, Venue
-from arbsniper.venues.kucoin import KuCoin
+from arbsniper.venues.kucoin import KuCoinSpot
 from arbsniper.venues.session import ReconnectPolicy, VenueSession
 
 CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e6, crossed_every_s=1e6)
@@ -52,7 +52,7 @@ async def running(listing: Listing, heartbeat: Heartbeat | None = None,
     await sim.start()
     market = "perp" if ":" in listing.instrument else "spot"
     ws, rest = sim.urls()[listing.venue]
-    venue = (venue_cls or REGISTRY[listing.venue])(market, SymbolMap(), [listing.instrument], base_url=ws, rest_url=rest)
+    venue = (venue_cls or venue_class(listing.venue, market))(market, SymbolMap(), [listing.instrument], base_url=ws, rest_url=rest)
     session = VenueSession(venue, policy=ReconnectPolicy(initial_s=0.05, max_s=0.2), heartbeat=heartbeat, seed=1)
     events: list[MarketEvent] = []
     task = asyncio.create_task(session.run(events.append))
@@ -81,7 +81,7 @@ async def test_kucoin_posts_bullet_public_before_each_connection_and_pings_at_th
         # The session took the ping rule from the bullet response (no override given).
         await run.until(lambda: run.session.heartbeat.interval_s == 0.2, "the bullet's ping interval in use")
         assert run.session.heartbeat.timeout_s == pytest.approx(10.2)
-        await run.until(lambda: run.venue.last_pong_ns > 0, "a pong to a JSON ping")
+        await run.until(lambda: run.session.last_pong_ns > 0, "a pong to a JSON ping")
         pings = [json.loads(m) for m in server.messages_received if '"ping"' in m]
         assert pings and all(p["type"] == "ping" for p in pings)
         first_token = server.tokens_used[0]  # type: ignore[attr-defined]
@@ -95,12 +95,16 @@ async def test_kucoin_posts_bullet_public_before_each_connection_and_pings_at_th
         assert server.tokens_used[1] != first_token  # type: ignore[attr-defined]
 
 
-class _StaleToken(KuCoin):
+class _StaleToken(KuCoinSpot):
     """A client that skips the handshake and presents a token the venue never issued."""
 
-    async def prepare(self, http: object) -> None:
-        self.apply_bullet(json.dumps({"code": "200000", "data": {"token": "expired", "instanceServers": [
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_handshake(json.dumps({"code": "200000", "data": {"token": "expired", "instanceServers": [
             {"endpoint": "ws://unused/", "encrypt": False, "protocol": "websocket", "pingInterval": 18000, "pingTimeout": 10000}]}}))
+
+    def handshake(self) -> None:
+        return None
 
 
 async def test_kucoin_connection_with_a_token_the_venue_did_not_issue_is_refused() -> None:
@@ -163,5 +167,5 @@ async def test_paradex_gap_resubscribes_the_book_without_a_duplicate_subscriptio
 async def test_hyperliquid_greeting_text_is_not_a_bad_frame() -> None:
     hb = Heartbeat("json", 0.2, 1.5, '{"method":"ping"}')
     async with running(Listing("hyperliquid", "BTC/USDC:USDC"), hb) as run:
-        await run.until(lambda: quotes(run) >= 3 and run.venue.last_pong_ns > 0, "quotes and a pong")
+        await run.until(lambda: quotes(run) >= 3 and run.session.last_pong_ns > 0, "quotes and a pong")
         assert run.session.stats.bad_frames == 0

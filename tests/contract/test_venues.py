@@ -1,7 +1,7 @@
 """The contract every venue connector passes, run through the real session against the simulator.
 
 Parametrized over ``venues.REGISTRY`` × each venue's markets: a new venue module joins the suite
-by being registered (and by having a simulator server in ``sim.exchange.SIM_REGISTRY``).
+by being registered (and by having a simulator server, ``arbsniper.sim.<name>.SERVER``).
 Waits poll for a condition with a generous deadline that only guards against a hang; nothing
 here asserts how fast anything happens.
 """
@@ -19,14 +19,14 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Quote, VenueStatus
 from arbsniper.sim.exchange import SIM_REGISTRY, Simulator
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
-from arbsniper.venues import REGISTRY
+from arbsniper.venues import REGISTRY, venue_class
 from arbsniper.venues.base import Heartbeat, Venue
 from arbsniper.venues.session import ReconnectPolicy, VenueSession
 
 CASES = [
     (name, market)
-    for name, cls in REGISTRY.items()
-    for market in cls.markets
+    for name, info in REGISTRY.items()
+    for market in info.markets
     if any(lst.venue == name and (":" in lst.instrument) == (market == "perp") for lst in DEMO_LISTINGS)
 ]
 IDS = [f"{n}-{m}" for n, m in CASES]
@@ -57,7 +57,7 @@ class Harness:
     async def __aenter__(self) -> Harness:
         await self.sim.start()
         ws, rest = self.sim.urls()[self.name]
-        self.venue = REGISTRY[self.name](self.market, self.symbols, [self.listing.instrument], base_url=ws, rest_url=rest)
+        self.venue = venue_class(self.name, self.market)(self.market, self.symbols, [self.listing.instrument], base_url=ws, rest_url=rest)
         hb = self.heartbeat
         if hb is None:
             real = self.venue.heartbeat()

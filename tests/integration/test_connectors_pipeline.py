@@ -16,7 +16,8 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import Signal, signal_to_json
 from arbsniper.record import Recorder, read_records
 from arbsniper.replay import replay
-from arbsniper.venues.connect import SimulatedVenues, run_for
+from arbsniper.sim.launch import SimulatedVenues
+from arbsniper.venues.connect import run_for
 from tests.conftest import FIXTURES
 
 MINE = {"binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"}  # every simulated venue

@@ -10,8 +10,8 @@ from pathlib import Path
 from arbsniper.app import App
 from arbsniper.config import Config, DemoConfig, HistoryConfig
 from arbsniper.instruments import SymbolMap
+from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.connect import SimulatedVenues
 
 EIGHT = {"binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex"}
 

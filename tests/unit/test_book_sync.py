@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from arbsniper.model import RESYNCING, UP, VenueStatus
+from arbsniper.venues.base import NOTHING
 from arbsniper.venues.hyperliquid import Hyperliquid
 from arbsniper.venues.okx import Okx
 from tests.unit.enginekit import Harness
@@ -11,7 +12,7 @@ from tests.unit.enginekit import Harness
 def test_quotes_wait_for_the_first_book_after_connecting() -> None:
     h = Harness()
     okx = Okx("spot", h.symbols, ["BTC/USDT"])
-    events = [VenueStatus(okx.venue_id, UP, "connected", h.now, okx.kind), *okx.on_connected(h.now)]
+    events = [VenueStatus(okx.venue_id, UP, "connected", h.now, okx.kind), *okx.on_connected(h.now).events]
     assert [(e.state, e.instrument) for e in events[1:]] == [(RESYNCING, h.i["BTC/USDT"])]
     for ev in events:
         h.engine.on_event(ev)
@@ -25,4 +26,4 @@ def test_quotes_wait_for_the_first_book_after_connecting() -> None:
 
 def test_venues_without_book_sync_start_tradable() -> None:
     h = Harness(venue_names=("hyperliquid",), instrument_names=("BTC/USDC:USDC",))
-    assert Hyperliquid("perp", h.symbols, ["BTC/USDC:USDC"]).on_connected(h.now) == []
+    assert Hyperliquid("perp", h.symbols, ["BTC/USDC:USDC"]).on_connected(h.now) == NOTHING

@@ -17,10 +17,11 @@ from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Quote
 from arbsniper.record import Record
-from arbsniper.replay import _snapshot_instrument
-from arbsniper.venues import REGISTRY
-from arbsniper.venues.base import FrameError
-from arbsniper.venues.connect import SimulatedVenues, run_for
+from arbsniper.replay import snapshot_instrument
+from arbsniper.sim.launch import SimulatedVenues
+from arbsniper.venues import venue_class
+from arbsniper.venues.base import FrameError, Venue
+from arbsniper.venues.connect import run_for
 
 
 class _Collect:
@@ -57,7 +58,7 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
         by_key.setdefault((r.venue, r.market), []).append(r)
     out: dict[str, dict[str, float]] = {}
     for (venue, market), recs in sorted(by_key.items()):
-        cls = REGISTRY[venue]
+        cls = venue_class(venue, market)
         frames = [(r.frame.encode(), r.recv_ns, r.rest) for r in recs]
         n_frames = sum(1 for f in frames if f[2] is None)
         best = best_bbo = float("inf")
@@ -69,14 +70,14 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
             events = n_bbo = 0
             for data, recv_ns, rest in frames:
                 if rest is not None:
-                    iid = _snapshot_instrument(parser, rest)
+                    iid = snapshot_instrument(parser, rest)
                     if iid is not None:
                         parser.apply_snapshot(iid, data, recv_ns)
                     continue
-                evs: list[object] = []
+                evs: tuple[object, ...] = ()
                 t0 = time.perf_counter_ns()
                 try:  # noqa: SIM105 (no context manager inside the timed region)
-                    evs = parse(data, recv_ns)  # type: ignore[assignment]
+                    evs = parse(data, recv_ns).events
                 except FrameError:
                     pass
                 dt = time.perf_counter_ns() - t0
@@ -85,7 +86,6 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
                 if evs and all(type(e) is Quote for e in evs):
                     spent_bbo += dt
                     n_bbo += 1
-                parser._resyncs.clear()
             best = min(best, spent)
             best_bbo = min(best_bbo, spent_bbo)
         out[f"{venue}:{market}"] = {
@@ -111,17 +111,17 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
         now = [0]
         signals: list[object] = []
         engine = Engine(symbols, config, signals.append, clock_ns=lambda: now[0])
-        parsers: dict[tuple[str, str], object] = {}
+        parsers: dict[tuple[str, str], Venue] = {}
         for venue, market, _, _, _ in frames:
             if (venue, market) not in parsers:
-                parsers[(venue, market)] = REGISTRY[venue](market, symbols)
+                parsers[(venue, market)] = venue_class(venue, market)(market, symbols)
         if timed:
             # sized by the untimed pass: same frames, same symbols in the same order
             for venue, market, data, recv_ns, rest in frames:
                 if rest is None:
                     with contextlib.suppress(FrameError):
-                        parsers[(venue, market)].parse(data, recv_ns)  # type: ignore[attr-defined]
-            parsers = {key: REGISTRY[key[0]](key[1], symbols) for key in parsers}
+                        parsers[(venue, market)].parse(data, recv_ns)
+            parsers = {key: venue_class(*key)(key[1], symbols) for key in parsers}
         engine.grow()
         on_event = engine.on_event
         pc = time.perf_counter_ns
@@ -131,19 +131,18 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
             parser = parsers[(venue, market)]
             now[0] = recv_ns
             if rest is not None:
-                iid = _snapshot_instrument(parser, rest)  # type: ignore[arg-type]
+                iid = snapshot_instrument(parser, rest)
                 if iid is not None:
-                    for ev in parser.apply_snapshot(iid, data, recv_ns):  # type: ignore[attr-defined]
+                    for ev in parser.apply_snapshot(iid, data, recv_ns).events:
                         on_event(ev)
                 continue
             t0 = pc()
             try:
-                for ev in parser.parse(data, recv_ns):  # type: ignore[attr-defined]
+                for ev in parser.parse(data, recv_ns).events:
                     on_event(ev)
             except FrameError:
                 pass
             lat.append(pc() - t0)
-            parser._resyncs.clear()  # type: ignore[attr-defined]
             n += 1
         return lat, n, len(signals)
 

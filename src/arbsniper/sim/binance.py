@@ -134,3 +134,6 @@ class BinanceSim(SimVenueServer):
         }
         for stream in (f"{low}@markPrice@1s", f"{low}@markPrice"):
             self._send("perp", stream, msg)
+
+
+SERVER = BinanceSim

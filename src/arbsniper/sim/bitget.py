@@ -11,27 +11,15 @@ checksum is the signed CRC32 of the top 25 levels, interleaved, in the strings s
 from __future__ import annotations
 
 import json
-import zlib
 
-from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, market_of
+from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, fmt_levels, market_of
 from arbsniper.sim.synthetic import SimBook, SimFunding
 from arbsniper.venues.bitget import inst_type, native_symbol
+from arbsniper.venues.book import checksum_crc32
 
 CHANNELS = ("books1", "books", "ticker")
 
 Levels = list[tuple[float, float]]
-
-
-def checksum(bids: Levels, asks: Levels) -> int:
-    """Bitget's (and OKX's) signed CRC32 over the top 25 interleaved ``price:size`` strings."""
-    parts: list[str] = []
-    for i in range(min(25, max(len(bids), len(asks)))):
-        if i < len(bids):
-            parts += [fmt(bids[i][0]), fmt(bids[i][1])]
-        if i < len(asks):
-            parts += [fmt(asks[i][0]), fmt(asks[i][1])]
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= (1 << 31) else crc
 
 
 def _levels(levels: Levels) -> list[list[str]]:
@@ -103,7 +91,7 @@ class BitgetSim(SimVenueServer):
                 conn.send(top)
         if book.crossed or prev is None:
             return
-        cs = checksum(book.bids, book.asks)
+        cs = checksum_crc32(fmt_levels(book.bids), fmt_levels(book.asks))
         if inst in self.faults.bad_checksum:
             self.faults.bad_checksum.discard(inst)
             cs += 1
@@ -128,3 +116,6 @@ class BitgetSim(SimVenueServer):
         for conn in self.subscribers(f"ticker:{inst_id}"):
             if conn.market == "perp":
                 conn.send(msg)
+
+
+SERVER = BitgetSim

@@ -131,3 +131,6 @@ class BybitSim(SimVenueServer):
         for conn in self.connections:
             if conn.market == "perp" and topic in conn.subs:
                 conn.send(msg)
+
+
+SERVER = BybitSim

@@ -100,3 +100,6 @@ class CoinbaseSim(SimVenueServer):
         for conn in list(self.connections):
             if any(k.startswith("heartbeats:") for k in conn.subs):
                 self._send(conn, "heartbeats", [{"current_time": current, "heartbeat_counter": self.heartbeat_counter}], now)
+
+
+SERVER = CoinbaseSim

@@ -3,40 +3,36 @@
 ``Simulator`` starts a ``SimVenueServer`` for each venue in ``SIM_REGISTRY`` that has listings,
 steps one ``SyntheticMarket`` on a timer and publishes each update to its venue's server.
 ``arbsniper simulate`` runs it on its own; ``arbsniper run --demo`` runs it in-process and points
-the real connectors at it (``base_url`` / ``rest_url`` per venue).
+the real connectors at it (``base_url`` / ``rest_url`` per venue, see ``launch.py``).
+
+``SIM_REGISTRY`` follows ``venues.REGISTRY``: the simulator of venue ``<name>`` is the ``SERVER``
+class of module ``arbsniper.sim.<name>``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import sys
 import threading
 import time
 from collections.abc import Iterable
 
 from arbsniper.config import DemoConfig
-from arbsniper.sim.binance import BinanceSim
-from arbsniper.sim.bitget import BitgetSim
-from arbsniper.sim.bybit import BybitSim
-from arbsniper.sim.coinbase import CoinbaseSim
-from arbsniper.sim.hyperliquid import HyperliquidSim
-from arbsniper.sim.kucoin import KuCoinSim
-from arbsniper.sim.okx import OkxSim
-from arbsniper.sim.paradex import ParadexSim
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
+from arbsniper.venues import REGISTRY
 
-SIM_REGISTRY: dict[str, type[SimVenueServer]] = {
-    "binance": BinanceSim,
-    "coinbase": CoinbaseSim,
-    "bybit": BybitSim,
-    "okx": OkxSim,
-    "kucoin": KuCoinSim,
-    "bitget": BitgetSim,
-    "hyperliquid": HyperliquidSim,
-    "paradex": ParadexSim,
-}
+
+def _server(name: str) -> type[SimVenueServer]:
+    server: type[SimVenueServer] = importlib.import_module(f"arbsniper.sim.{name}").SERVER
+    if server.venue != name:
+        raise ValueError(f"arbsniper.sim.{name}.SERVER serves {server.venue!r}, not {name!r}")
+    return server
+
+
+SIM_REGISTRY: dict[str, type[SimVenueServer]] = {name: _server(name) for name in REGISTRY}
 
 
 class Simulator:

@@ -93,3 +93,6 @@ class HyperliquidSim(SimVenueServer):
         text = json.dumps({"channel": "activeAssetCtx", "data": {"coin": coin, "ctx": ctx}}, separators=(",", ":"))
         for conn in self.subscribers(f"activeAssetCtx:{coin}"):
             conn.send(text)
+
+
+SERVER = HyperliquidSim

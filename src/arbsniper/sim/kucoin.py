@@ -1,6 +1,6 @@
 """Simulated KuCoin spot + futures: bullet-public tokens, welcome/ack/pong, ticker, level-2, snapshots, funding.
 
-Speaks what ``venues/kucoin.py`` reads:
+Speaks what ``venues/kucoin/`` reads:
 - ``POST /api/v1/bullet-public`` issues a token and names this server as the endpoint; a
   WebSocket without a valid ``token`` gets ``{"type":"error","code":401}`` and is closed, a good one
   ``{"id":<connectId>,"type":"welcome"}``;
@@ -25,7 +25,9 @@ from aiohttp import web
 
 from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, market_of
 from arbsniper.sim.synthetic import SimBook, SimFunding
-from arbsniper.venues.kucoin import CONTRACT_MULTIPLIERS, contracts_to_base, native_symbol
+from arbsniper.venues.kucoin import futures, spot
+from arbsniper.venues.kucoin.common import contracts_to_base
+from arbsniper.venues.kucoin.futures import CONTRACT_MULTIPLIERS
 
 SPOT_TOPICS = ("/market/ticker", "/market/level2")
 PERP_TOPICS = ("/contractMarket/tickerV2", "/contractMarket/level2", "/contract/instrument")
@@ -33,6 +35,11 @@ PING_INTERVAL_MS = 18_000
 PING_TIMEOUT_MS = 10_000
 
 Levels = list[tuple[float, float]]
+
+
+def native_symbol(instrument: str) -> str:
+    """The venue's symbol of a spot or perpetual instrument."""
+    return (futures.native_symbol if market_of(instrument) == "perp" else spot.native_symbol)(instrument)
 
 
 def _per_base(native: str) -> int:
@@ -45,7 +52,7 @@ class KuCoinSim(SimVenueServer):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.native = {native_symbol(market_of(lst.instrument), lst.instrument): lst.instrument for lst in self.listings}
+        self.native = {native_symbol(lst.instrument): lst.instrument for lst in self.listings}
         self.sym = {inst: native for native, inst in self.native.items()}
         self.seq: dict[str, int] = {lst.instrument: 1_000_000 for lst in self.listings}
         self.tokens: set[str] = set()
@@ -218,3 +225,6 @@ class KuCoinSim(SimVenueServer):
         key = f"/contract/instrument:{native}"
         self._send(key, key, "funding.rate", {"granularity": int(funding.interval_hours * 3_600_000),
                                               "fundingRate": round(funding.rate, 10), "timestamp": funding.ts_ns // 1_000_000})
+
+
+SERVER = KuCoinSim

@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 import json
-import zlib
 
-from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt
+from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, fmt_levels
 from arbsniper.sim.synthetic import SimBook, SimFunding
+from arbsniper.venues.book import checksum_crc32
 from arbsniper.venues.okx import native_symbol
 
 CHANNELS = ("bbo-tbt", "books", "funding-rate", "tickers")
-
-
-def checksum(bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> int:
-    """OKX's signed CRC32 over the top 25 interleaved bid/ask ``price:size`` strings."""
-    parts: list[str] = []
-    for i in range(min(25, max(len(bids), len(asks)))):
-        if i < len(bids):
-            parts += [fmt(bids[i][0]), fmt(bids[i][1])]
-        if i < len(asks):
-            parts += [fmt(asks[i][0]), fmt(asks[i][1])]
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= (1 << 31) else crc
 
 
 def _levels(levels: list[tuple[float, float]]) -> list[list[str]]:
@@ -68,7 +56,7 @@ class OkxSim(SimVenueServer):
     def _send_books(self, conn: SimConnection, inst_id: str, action: str, bids: list[tuple[float, float]],
                     asks: list[tuple[float, float]], book: SimBook, prev_seq: int, bad_checksum: bool = False) -> None:
         inst = self.native[inst_id]
-        cs = checksum(book.bids, book.asks) + (1 if bad_checksum else 0)
+        cs = checksum_crc32(fmt_levels(book.bids), fmt_levels(book.asks)) + (1 if bad_checksum else 0)
         data = {"asks": _levels(asks), "bids": _levels(bids), "ts": str(book.ts_ns // 1_000_000), "checksum": cs,
                 "prevSeqId": prev_seq, "seqId": self.seq[inst]}
         conn.send(json.dumps({"arg": {"channel": "books", "instId": inst_id}, "action": action, "data": [data]}, separators=(",", ":")))
@@ -103,3 +91,6 @@ class OkxSim(SimVenueServer):
             "ts": str(funding.ts_ns // 1_000_000)}]}, separators=(",", ":"))
         for conn in self.subscribers(f"funding-rate:{inst_id}"):
             conn.send(msg)
+
+
+SERVER = OkxSim

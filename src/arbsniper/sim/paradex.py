@@ -139,3 +139,6 @@ class ParadexSim(SimVenueServer):
             "symbol": market, "oracle_price": mid, "mark_price": mid, "last_traded_price": mid, "bid": fmt(bp), "bid_size": fmt(bs),
             "ask": fmt(ap), "ask_size": fmt(as_), "volume_24h": "0", "total_volume": "0", "created_at": funding.ts_ns // 1_000_000,
             "underlying_price": mid, "open_interest": "100", "funding_rate": f"{funding.rate:.10f}", "price_change_rate_24h": "0"})
+
+
+SERVER = ParadexSim

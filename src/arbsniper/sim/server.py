@@ -288,6 +288,11 @@ def fmt(x: float) -> str:
     return s or "0"
 
 
+def fmt_levels(levels: Levels) -> list[tuple[str, str]]:
+    """Levels as the (price, size) strings a venue sends: what OKX and Bitget checksum."""
+    return [(fmt(p), fmt(s)) for p, s in levels]
+
+
 def diff_levels(old: Levels, new: Levels) -> Levels:
     """Level changes that turn side ``old`` into ``new``: removed prices get size 0."""
     new_map = dict(new)

@@ -20,9 +20,10 @@ import random
 import time
 from dataclasses import dataclass
 
-from arbsniper.config import DEFAULT_TAKER_BPS, DemoConfig
+from arbsniper.config import DemoConfig
 from arbsniper.instruments import SymbolMap, parse_instrument
 from arbsniper.model import Book, Funding, MarketEvent, Quote
+from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import EventSink
 
 
@@ -61,30 +62,11 @@ class SimFunding:
 BASE_PRICES = {"BTC": 97_000.0, "ETH": 3_400.0, "SOL": 190.0, "USDT": 1.0, "USDC": 1.0}
 BASE_SIZES = {"BTC": 0.8, "ETH": 12.0, "SOL": 250.0, "USDT": 200_000.0, "USDC": 200_000.0}
 
-# What each venue lists in the demo: spot and perpetual, in the quote currencies it really uses,
-# plus the conversion markets (USDT/USD on Coinbase, USDC/USDT on Binance) that price USD,
-# USDT and USDC against each other.
-_BASES = ("BTC", "ETH", "SOL")
-DEMO_LISTINGS: list[Listing] = (
-    [Listing("binance", f"{b}/USDT") for b in _BASES]
-    + [Listing("binance", f"{b}/USDT:USDT") for b in _BASES]
-    + [Listing("binance", "USDC/USDT")]
-    + [Listing("coinbase", f"{b}/USD") for b in _BASES]
-    + [Listing("coinbase", "USDT/USD")]
-    + [Listing("bybit", f"{b}/USDT") for b in _BASES]
-    + [Listing("bybit", f"{b}/USDT:USDT") for b in _BASES]
-    + [Listing("okx", f"{b}/USDT") for b in _BASES]
-    + [Listing("okx", f"{b}/USDT:USDT") for b in _BASES]
-    + [Listing("kucoin", f"{b}/USDT") for b in _BASES]
-    + [Listing("kucoin", f"{b}/USDT:USDT") for b in _BASES]
-    + [Listing("bitget", f"{b}/USDT") for b in _BASES]
-    + [Listing("bitget", f"{b}/USDT:USDT") for b in _BASES]
-    + [Listing("hyperliquid", f"{b}/USDC:USDC") for b in _BASES]
-    + [Listing("paradex", f"{b}/USD:USDC") for b in _BASES]
-)
+# What each venue lists in the demo (its ``INFO.demo_instruments``): spot and perpetual, in the
+# quote currencies it really uses, plus the conversion markets (USDT/USD on Coinbase, USDC/USDT
+# on Binance) that price USD, USDT and USDC against each other.
+DEMO_LISTINGS: list[Listing] = [Listing(name, inst) for name, info in REGISTRY.items() for inst in info.demo_instruments]
 
-# Funding intervals (hours) per venue, as the venues publish them.
-FUNDING_INTERVAL_H = {"hyperliquid": 1.0, "paradex": 8.0}
 _STABLE_RATES = {"USD": 1.0, "USDT": 0.9998, "USDC": 0.9999}
 
 
@@ -112,7 +94,8 @@ class _ListingState:
         self.dislocation_bps = 0.0
         self.dislocation_until_ns = 0
         self.quiet_until_ns = 0
-        self.funding_interval_h = FUNDING_INTERVAL_H.get(listing.venue, 8.0)
+        info = REGISTRY.get(listing.venue)
+        self.funding_interval_h = info.funding_interval_h if info is not None else 8.0
         # Typical funding: ~0.01 % per 8 h, with per-venue differences.
         self.funding_rate = rng.gauss(0.0001, 0.00008) * self.funding_interval_h / 8.0
         self.next_funding_ns = 0
@@ -191,7 +174,8 @@ class SyntheticMarket:
             venue = venues[self._dislocations % len(venues)]
             self._dislocations += 1
             st = rng.choice([s for s in tradable if s.listing.venue == venue])
-            fee = DEFAULT_TAKER_BPS.get(venue, (None, None))[1 if st.is_perp else 0] or 10.0
+            info = REGISTRY.get(venue)
+            fee = (info.taker_fee_bps.get("perp" if st.is_perp else "spot") if info is not None else None) or 10.0
             st.dislocation_bps = rng.choice((-1.0, 1.0)) * (fee + rng.uniform(30.0, 90.0))
             st.dislocation_until_ns = now_ns + int(rng.uniform(0.6, 3.0) * 1e9)
             self._next_dislocation_ns = now_ns + self._exp_ns(self.demo.dislocation_every_s)

@@ -26,20 +26,12 @@ from typing import Any, TextIO
 from arbsniper.config import Config
 from arbsniper.instruments import parse_instrument
 from arbsniper.trading.orders import BUY, DRY_RUN, EXPIRED, REJECTED, Fill, OrderRequest, OrderResult, final_status
+from arbsniper.venues import REGISTRY
 
 log = logging.getLogger("arbsniper.trading.live")
 
 # Our venue names -> ccxt exchange ids (unified symbols are the same convention as ours).
-CCXT_IDS = {
-    "binance": "binance",
-    "coinbase": "coinbase",
-    "bybit": "bybit",
-    "okx": "okx",
-    "kucoin": "kucoin",
-    "bitget": "bitget",
-    "hyperliquid": "hyperliquid",
-    "paradex": "paradex",
-}
+CCXT_IDS = {name: info.ccxt_id for name, info in REGISTRY.items()}
 
 
 def credentials(venue: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,30 +1,60 @@
 """The small interface every venue module implements: protocol facts plus a parser.
 
-A venue module supplies data (endpoints, subscribe frames, heartbeat rule, limits, fees) and
-parsing; the one WebSocket session in ``session.py`` does all I/O. Parsers are synchronous and do
-no I/O, so ``arbsniper parse``, ``arbsniper replay`` and the tests drive them with recorded frames.
+A venue module supplies data (endpoints, subscribe frames, heartbeat rule, limits, fees: its
+``INFO``) and parsing; the one WebSocket session in ``session.py`` does all I/O. Parsers are
+synchronous and do no I/O, so ``arbsniper parse``, ``arbsniper replay`` and the tests drive them
+with recorded frames.
+
+Everything a parser has to say comes back as one ``Parsed``: the normalized events, plus what
+the session must act on (books to fetch again, a reconnect the venue asked for, a pong seen).
+The session reads nothing else from a venue but its public methods.
 
 Book integrity is the parser's job too: it keeps one ``L2Book`` per instrument, applies the
-venue's own sequence / update-id / checksum rules, and on a gap or mismatch drops the book, emits
-``VenueStatus(RESYNCING)`` for that instrument and queues a resync request. The session drains the
-queue (``take_resyncs``) and either fetches a REST snapshot (``snapshot_path`` +
-``apply_snapshot``) or resubscribes (``resubscribe_messages``). When the book is whole again the
-parser emits ``VenueStatus(UP)`` for the instrument.
+venue's own sequence / update-id / checksum rules, and on a gap or mismatch drops the book,
+emits ``VenueStatus(RESYNCING)`` for that instrument and names it in ``Parsed.resyncs``. The
+session then either fetches a REST snapshot (``snapshot_path`` + ``apply_snapshot``) or
+resubscribes (``resubscribe_messages``). When the book is whole again the parser emits
+``VenueStatus(UP)`` for the instrument.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import ClassVar, Protocol
+
+import msgspec
 
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, MarketEvent, Quote, VenueStatus
-from arbsniper.venues.book import L2Book
+from arbsniper.venues.book import MAX_SIZE, L2Book
 
-if TYPE_CHECKING:
-    import aiohttp
+
+class Parsed(msgspec.Struct, frozen=True, gc=False):
+    """What one frame, snapshot or connection start means, for the engine and for the session.
+
+    ``events``: normalized events, in order. ``resyncs``: instruments whose book must be fetched
+    again. ``reconnect``: non-empty, reconnect now for this reason (the venue announced a
+    shutdown). ``pong``: the frame was the venue's answer to our heartbeat.
+    """
+
+    events: tuple[MarketEvent, ...] = ()
+    resyncs: tuple[int, ...] = ()
+    reconnect: str = ""
+    pong: bool = False
+
+
+NOTHING = Parsed()  # acks, greetings, ignored channels: shared, no allocation per frame
+PONG = Parsed(pong=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """An HTTP request a venue needs made (KuCoin's token); the session's REST helper sends it."""
+
+    method: str  # "GET" or "POST"
+    url: str
 
 
 class FrameError(ValueError):
@@ -40,7 +70,7 @@ class Heartbeat:
       the same payload (Binance, Paradex);
     - ``"client-ping"``: we send a protocol ping every ``interval_s`` and expect a protocol pong;
     - ``"text"`` / ``"json"``: we send ``payload`` as a text frame every ``interval_s`` and the
-      parser records the venue's pong in ``Venue.last_pong_ns`` (OKX ``ping``; Bybit, KuCoin,
+      parser says when a frame is the venue's pong (``Parsed.pong``: OKX ``ping``; Bybit, KuCoin,
       Hyperliquid JSON pings);
     - ``"none"``: nothing to send; the venue pushes data or heartbeat messages on its own
       (Coinbase ``heartbeats`` channel).
@@ -61,11 +91,12 @@ class Venue:
     Subclasses set the class attributes and implement ``ws_url``, ``subscribe_messages``,
     ``native_symbol``, ``unified_instrument``, ``heartbeat`` and ``parse``; venues with L2 books
     also implement ``snapshot_path``/``apply_snapshot`` (REST snapshot) or
-    ``resubscribe_messages`` (fresh snapshot by resubscribing).
+    ``resubscribe_messages`` (fresh snapshot by resubscribing); venues that hand out a token
+    before connecting implement ``handshake``/``on_handshake``.
 
-    ``parse`` is given each text frame with its local receive time and returns the normalized
-    events it holds (empty for acks, pongs and other control frames); it raises ``FrameError``
-    for frames that are malformed or carry invalid values. It never does I/O.
+    ``parse`` is given each text frame with its local receive time and returns a ``Parsed``
+    (``NOTHING`` for acks and other control frames, ``PONG`` for pongs); it raises
+    ``FrameError`` for frames that are malformed or carry invalid values. It never does I/O.
 
     With no instruments given the venue is *open*: it parses every symbol it sees, deriving the
     unified name from the native symbol (``arbsniper parse``, sample tests). Otherwise frames for
@@ -76,11 +107,10 @@ class Venue:
     """
 
     name: ClassVar[str]
-    markets: ClassVar[tuple[str, ...]]  # the markets this module serves: ("spot", "perp")
+    markets: ClassVar[tuple[str, ...]]  # the markets this class serves: ("spot", "perp")
     max_instruments_per_connection: ClassVar[int] = 100  # callers split bigger instrument lists
     max_messages_per_s: float = 5.0  # pacing of client -> server messages (instances may differ by market)
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # roll the connection before the venue's limit
-    needs_rest: ClassVar[bool] = False  # the session opens an HTTP client (snapshots, tokens)
     book_depth: ClassVar[int] = 20  # levels per side published in Book events
     book_sync: ClassVar[bool] = True  # depth is snapshot + deltas: instruments wait for ``synced``
 
@@ -102,10 +132,7 @@ class Venue:
         self.base_url = base_url.replace("{market}", market).rstrip("/") if base_url else None
         self.rest_url = rest_url.replace("{market}", market).rstrip("/") if rest_url else None
         self.open = not self.instruments
-        self.last_pong_ns = 0
         self.books: dict[int, L2Book] = {}
-        self._resyncs: list[int] = []
-        self._reconnect: str | None = None  # set by a parser that saw a shutdown notice
         # Native symbol -> instrument id, per venue *market*: Binance spot and USD-M both call
         # their BTC markets "BTCUSDT", so the shared SymbolMap cannot answer this alone.
         self._native: dict[str, int] = {}
@@ -136,18 +163,22 @@ class Venue:
         """The unified name of a native symbol of this market, or None when it has none."""
         raise NotImplementedError
 
-    @classmethod
-    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
-        """What the venue lists for ``bases`` in ``market`` (its real quote currencies, plus its
-        conversion markets such as ``USDC/USDT``): the live default. None: use the demo listings."""
+    # ---- before connecting, per venue --------------------------------------------------------
+
+    def handshake(self) -> RestRequest | None:
+        """The REST request to make before each connection attempt (KuCoin's token); None: none."""
         return None
+
+    def on_handshake(self, body: bytes) -> None:
+        """Take what the handshake response says (token, endpoint, ping rule); FrameError if refused."""
+        raise NotImplementedError
 
     # ---- parsing ----------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         raise NotImplementedError
 
-    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+    def on_connected(self, recv_ts_ns: int) -> Parsed:
         """Forget per-connection state (books, sequences) when a new connection starts.
 
         Where depth must sync (snapshot, then deltas) every subscribed instrument starts as
@@ -156,18 +187,10 @@ class Venue:
         """
         for book in self.books.values():
             book.clear()
-        self._resyncs.clear()
-        self._reconnect = None
-        self.last_pong_ns = 0
-        if not self.book_sync:
-            return []
+        if not self.book_sync or not self.instruments:
+            return NOTHING
         ids = (self.symbols.instrument_id(inst) for inst in self.instruments)
-        return [VenueStatus(self.venue_id, RESYNCING, "awaiting the first book", recv_ts_ns, self.kind, iid) for iid in ids]
-
-    def take_resyncs(self) -> list[int]:
-        """Instrument ids whose books need a fresh snapshot; empties the queue."""
-        out, self._resyncs = self._resyncs, []
-        return out
+        return Parsed(tuple(VenueStatus(self.venue_id, RESYNCING, "awaiting the first book", recv_ts_ns, self.kind, iid) for iid in ids))
 
     # ---- resync, per venue ------------------------------------------------------------------
 
@@ -179,17 +202,13 @@ class Venue:
         """Base URL of the venue's REST API for this market (``rest_url`` override first)."""
         raise NotImplementedError
 
-    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> Parsed:
         """Install a REST snapshot body for one instrument and replay buffered deltas."""
         raise NotImplementedError
 
     def resubscribe_messages(self, instrument_id: int) -> list[str]:
         """Frames that make the venue send a fresh book snapshot for one instrument."""
         return []
-
-    async def prepare(self, http: aiohttp.ClientSession | None) -> None:
-        """REST work before each connection attempt (e.g. KuCoin's token); default none."""
-        return None
 
     # ---- helpers for parsers ------------------------------------------------------------
 
@@ -212,10 +231,6 @@ class Venue:
         except InstrumentError as exc:
             raise FrameError(f"{self.name} {self.market}: symbol {native!r}: {exc}") from None
 
-    def request_reconnect(self, reason: str) -> None:
-        """Ask the session to reconnect now (the venue announced a shutdown or upgrade)."""
-        self._reconnect = reason
-
     def native_of(self, instrument_id: int) -> str:
         return self._native_of[instrument_id]
 
@@ -229,11 +244,13 @@ class Venue:
         return book
 
     def invalidate(self, instrument_id: int, reason: str, recv_ts_ns: int) -> VenueStatus:
-        """Drop a book known to be wrong, queue its resync and say so (RESYNCING)."""
+        """Drop a book known to be wrong and say so (RESYNCING); the caller names it in ``resyncs``."""
         self.book(instrument_id).clear()
-        if instrument_id not in self._resyncs:
-            self._resyncs.append(instrument_id)
         return VenueStatus(self.venue_id, RESYNCING, reason, recv_ts_ns, self.kind, instrument_id)
+
+    def resync(self, instrument_id: int, reason: str, recv_ts_ns: int) -> Parsed:
+        """Drop a book known to be wrong: RESYNCING, and ask the session for a fresh one."""
+        return Parsed((self.invalidate(instrument_id, reason, recv_ts_ns),), (instrument_id,))
 
     def synced(self, instrument_id: int, recv_ts_ns: int) -> VenueStatus:
         """The book of one instrument is whole again (UP)."""
@@ -270,7 +287,43 @@ class Venue:
         return Quote(self.venue_id, instrument_id, bid, bid_size, ask, ask_size, exchange_ts_ns, recv_ts_ns, seq)
 
 
-MAX_SIZE = 1e12  # no venue shows a level this large; beyond it a size is garbage
+DEMO_BASES = ("BTC", "ETH", "SOL")  # the base assets of the demo listings (``VenueInfo.demo_instruments``)
+ListingRule = Callable[[str, Sequence[str]], list[str]]  # (market, bases) -> unified instruments
+
+
+@dataclass(frozen=True, slots=True)
+class VenueInfo:
+    """The facts of one venue, defined in its own module as ``INFO`` and listed in ``REGISTRY``.
+
+    - ``markets``: market ("spot"/"perp") -> the protocol class serving it;
+    - ``taker_fee_bps``: base-tier taker fee per market, approximate (shared/venues.md), the
+      default of ``Config.taker_fee_bps``; it may name a market we do not connect;
+    - ``ccxt_id``: the ccxt exchange id the live executor trades through;
+    - ``demo_instruments``: what the exchange simulator lists for the venue, in order;
+    - ``listed``: what the venue really lists for some bases in a market (its quote currencies,
+      its conversion markets), the live default; None: the demo instruments of those bases;
+    - ``funding_interval_h``: the funding period of its perpetuals (the simulator's).
+    """
+
+    name: str
+    markets: Mapping[str, type[Venue]]
+    taker_fee_bps: Mapping[str, float]
+    ccxt_id: str
+    demo_instruments: tuple[str, ...]
+    listed: ListingRule | None = None
+    funding_interval_h: float = 8.0
+
+    def __post_init__(self) -> None:
+        for market, cls in self.markets.items():
+            if cls.name != self.name or market not in cls.markets:
+                raise ValueError(f"{self.name}: {cls.__name__} does not serve {self.name} {market}")
+
+    def venue_class(self, market: str) -> type[Venue]:
+        """The protocol class of one market; ValueError naming the markets there are."""
+        cls = self.markets.get(market)
+        if cls is None:
+            raise ValueError(f"{self.name}: no {market!r} market (has {', '.join(self.markets)})")
+        return cls
 
 
 EventSink = Callable[[MarketEvent], None]

@@ -18,11 +18,13 @@ the combined-stream endpoint and send ``SUBSCRIBE`` frames, so every event arriv
 Heartbeat: the server pings (spot every 20 s, USD-M every 3 min); we pong with the payload.
 Connections live 24 h; spot accepts 5 incoming messages/s, USD-M 10; 1024 streams/connection.
 
-Local book rules differ and are not shared (Binance docs, "How to manage a local order book"):
-- spot: drop events with ``u <= lastUpdateId``; the first kept event straddles
-  ``lastUpdateId + 1``; then every event must have ``U == previous u + 1``, else resync;
+Local book rules differ between the two markets (Binance docs, "How to manage a local order book"):
+- spot: drop events with ``u <=`` the book's last id; an event with ``U`` beyond the last id + 1
+  is a gap: resync (``book.continuity``, the rule KuCoin shares); so the first kept event after
+  a snapshot straddles ``lastUpdateId + 1``;
 - USD-M: drop events with ``u < lastUpdateId``; the first kept event has
   ``U <= lastUpdateId <= u``; then every event's ``pu`` must equal the previous ``u``.
+Depth events wait in a ``book.DeltaBuffer`` while the REST snapshot is on the way.
 """
 
 from __future__ import annotations
@@ -32,9 +34,9 @@ from typing import ClassVar
 import msgspec
 
 from arbsniper.instruments import parse_instrument
-from arbsniper.model import Funding, MarketEvent
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
-from arbsniper.venues.book import L2Book
+from arbsniper.model import Funding
+from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import APPLY, STALE, DeltaBuffer, L2Book, continuity
 
 SPOT_WS = "wss://stream.binance.com:9443"
 PERP_WS = "wss://fstream.binance.com"
@@ -103,7 +105,6 @@ _depth = msgspec.json.Decoder(_Depth, strict=False)
 _mark = msgspec.json.Decoder(_MarkPrice, strict=False)
 _snapshot = msgspec.json.Decoder(_Snapshot, strict=False)
 
-MAX_BUFFER = 2000  # depth events kept per instrument while its snapshot is on the way
 FUNDING_INTERVAL_H = 8.0  # USD-M default; a few symbols use 4 h (REST fundingInfo, not streamed)
 
 
@@ -127,7 +128,6 @@ class Binance(Venue):
     markets = ("spot", "perp")
     max_instruments_per_connection: ClassVar[int] = 300  # 3 streams each, 1024 streams/connection
     lifetime_s: ClassVar[float] = 23.5 * 3600.0
-    needs_rest: ClassVar[bool] = True
     subscribe_batch: ClassVar[int] = 100  # streams per SUBSCRIBE frame
 
     def __init__(self, *args: object, **kwargs: object) -> None:
@@ -135,7 +135,7 @@ class Binance(Venue):
         self.perp = self.market == "perp"
         # incoming-message limits (pongs count): spot 5/s, USD-M 10/s; keep a margin
         self.max_messages_per_s = 8.0 if self.perp else 4.0
-        self._pending: dict[int, list[_Depth]] = {}
+        self._pending: DeltaBuffer[_Depth] = DeltaBuffer()
         self._first_after_snapshot: set[int] = set()
         self._sub_id = 0
 
@@ -187,12 +187,12 @@ class Binance(Venue):
 
     # ---- parsing --------------------------------------------------------------------------
 
-    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+    def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._pending.clear()
         self._first_after_snapshot.clear()
         return super().on_connected(recv_ts_ns)
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         try:
             env = _env.decode(frame)
             stream = env.stream
@@ -214,78 +214,66 @@ class Binance(Venue):
                 if e == "markPriceUpdate":
                     return self._on_mark(_mark.decode(frame), recv_ts_ns)
                 if e == "serverShutdown":
-                    self.request_reconnect("server shutdown announced")
-                    return []
+                    return _SHUTDOWN
                 raise FrameError(f"binance: unexpected event type {e!r}")
             if env.code is not None or env.error is not None:
                 raise FrameError(f"binance: error from venue: {env.error or {'code': env.code, 'msg': env.msg}}")
             if env.id is not None:
-                return []  # {"result":null,"id":1}: subscribe ack / LIST_SUBSCRIPTIONS answer
+                return NOTHING  # {"result":null,"id":1}: subscribe ack / LIST_SUBSCRIPTIONS answer
             raise FrameError("binance: frame is neither a stream event nor an ack")
         except msgspec.DecodeError as exc:
             raise FrameError(f"binance: {exc}") from None
         except msgspec.ValidationError as exc:
             raise FrameError(f"binance: {exc}") from None
 
-    def _on_ticker(self, t: _BookTicker, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_ticker(self, t: _BookTicker, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(t.s)
         if iid is None:
-            return []
+            return NOTHING
         # Spot bookTicker carries no time: the receive time is the best stamp there is.
         ts = t.E * 1_000_000 if t.E else recv_ts_ns
-        return [self.quote(iid, t.b, t.B, t.a, t.A, ts, recv_ts_ns, t.u)]
+        return Parsed((self.quote(iid, t.b, t.B, t.a, t.A, ts, recv_ts_ns, t.u),))
 
-    def _on_mark(self, m: _MarkPrice, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_mark(self, m: _MarkPrice, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(m.s)
         if iid is None or m.r is None:
-            return []
-        return [Funding(self.venue_id, iid, m.r, FUNDING_INTERVAL_H, m.T * 1_000_000, m.E * 1_000_000, recv_ts_ns)]
+            return NOTHING
+        return Parsed((Funding(self.venue_id, iid, m.r, FUNDING_INTERVAL_H, m.T * 1_000_000, m.E * 1_000_000, recv_ts_ns),))
 
-    def _on_depth(self, d: _Depth, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_depth(self, d: _Depth, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(d.s)
         if iid is None:
-            return []
+            return NOTHING
         book = self.book(iid)
         if not book.valid:
-            return self._buffer(iid, d, recv_ts_ns)
-        out: list[MarketEvent] = []
+            # No book yet: keep the event; the first one asks for a snapshot.
+            return self.resync(iid, "awaiting snapshot", recv_ts_ns) if self._pending.add(iid, d) else NOTHING
         if self.perp:
             if d.u < book.seq:
-                return []
+                return NOTHING
             if iid in self._first_after_snapshot:
                 if book.seq < d.U:
-                    out.append(self.invalidate(iid, f"depth U={d.U} after snapshot {book.seq}: snapshot too old", recv_ts_ns))
-                    self._pending[iid] = [d]
-                    return out
+                    return self._restart(iid, d, f"depth U={d.U} after snapshot {book.seq}: snapshot too old", recv_ts_ns)
                 self._first_after_snapshot.discard(iid)
             elif d.pu != book.seq:
-                out.append(self.invalidate(iid, f"depth gap: pu={d.pu} but last u={book.seq}", recv_ts_ns))
-                self._pending[iid] = [d]
-                return out
+                return self._restart(iid, d, f"depth gap: pu={d.pu} but last u={book.seq}", recv_ts_ns)
         else:
-            if d.u <= book.seq:
-                return []
-            if book.seq + 1 < d.U:
-                out.append(self.invalidate(iid, f"depth gap: U={d.U} but last u={book.seq}", recv_ts_ns))
-                self._pending[iid] = [d]
-                return out
+            rule = continuity(book.seq, d.U, d.u)
+            if rule == STALE:
+                return NOTHING
+            if rule != APPLY:
+                return self._restart(iid, d, f"depth gap: U={d.U} but last u={book.seq}", recv_ts_ns)
         self._apply(book, d)
         if book.is_crossed():
-            return [self.invalidate(iid, "book crossed after update", recv_ts_ns)]
+            return self.resync(iid, "book crossed after update", recv_ts_ns)
         ts = (d.T or d.E) * 1_000_000
-        out.append(self.book_event(iid, book, ts, recv_ts_ns, d.u))
-        return out
+        return Parsed((self.book_event(iid, book, ts, recv_ts_ns, d.u),))
 
-    def _buffer(self, iid: int, d: _Depth, recv_ts_ns: int) -> list[MarketEvent]:
-        pending = self._pending.get(iid)
-        if pending is None:
-            # First event for a book we do not hold: buffer it and ask for a snapshot.
-            self._pending[iid] = [d]
-            return [self.invalidate(iid, "awaiting snapshot", recv_ts_ns)]
-        pending.append(d)
-        if len(pending) > MAX_BUFFER:
-            del pending[: len(pending) - MAX_BUFFER]
-        return []
+    def _restart(self, iid: int, d: _Depth, reason: str, recv_ts_ns: int) -> Parsed:
+        """A gap: drop the book, ask for a snapshot, and buffer from this event on."""
+        parsed = self.resync(iid, reason, recv_ts_ns)
+        self._pending.restart(iid, [d])
+        return parsed
 
     @staticmethod
     def _apply(book: L2Book, d: _Depth) -> None:
@@ -297,7 +285,7 @@ class Binance(Venue):
             set_ask(p, q)
         book.seq = d.u
 
-    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> Parsed:
         """Install ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M) and replay buffered events.
 
         ``{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[["4.00000200","12.00000000"]]}``
@@ -313,32 +301,68 @@ class Binance(Venue):
             book.set_bid(p, q)
         for p, q in snap.asks:
             book.set_ask(p, q)
-        last = snap.lastUpdateId
-        book.seq = last
-        pending = self._pending.pop(iid, [])
-        first = True
-        for d in pending:
-            if (d.u < last) if self.perp else (d.u <= last):
-                continue
-            if first:
-                ok = (d.U <= last <= d.u) if self.perp else (d.U <= last + 1 <= d.u)
-                if not ok:
-                    # The buffered stream starts after the snapshot: it is too old, fetch again.
-                    self._pending[iid] = [x for x in pending if x.u > last]
-                    return [self.invalidate(iid, f"snapshot {last} older than buffered U={d.U}", recv_ts_ns)]
-                first = False
-            elif (d.pu != book.seq) if self.perp else (book.seq + 1 != d.U):
-                self._pending[iid] = [d]
-                return [self.invalidate(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)]
-            self._apply(book, d)
-        if self.perp and first:
-            self._first_after_snapshot.add(iid)
-        else:
-            self._first_after_snapshot.discard(iid)
+        book.seq = snap.lastUpdateId
+        pending = self._pending.take(iid)
+        refused = self._replay_perp(iid, book, pending, recv_ts_ns) if self.perp else self._replay_spot(iid, book, pending, recv_ts_ns)
+        if refused is not None:
+            return refused
         if book.is_crossed():
-            return [self.invalidate(iid, "snapshot crossed", recv_ts_ns)]
+            return self.resync(iid, "snapshot crossed", recv_ts_ns)
         book.valid = True
         # Spot snapshots carry no time: 0 says "unknown" (the receive time would be later than the
         # venue times of the deltas that follow and make them look out of order).
         ts = (snap.T or snap.E) * 1_000_000
-        return [self.synced(iid, recv_ts_ns), self.book_event(iid, book, ts, recv_ts_ns, book.seq)]
+        return Parsed((self.synced(iid, recv_ts_ns), self.book_event(iid, book, ts, recv_ts_ns, book.seq)))
+
+    def _replay_spot(self, iid: int, book: L2Book, pending: list[_Depth], recv_ts_ns: int) -> Parsed | None:
+        """Apply the buffered events that continue the snapshot; a resync when they cannot."""
+        last = book.seq
+        first = True
+        for d in pending:
+            rule = continuity(book.seq, d.U, d.u)
+            if rule == STALE:
+                continue
+            if rule != APPLY:
+                if first:
+                    # The buffered stream starts after the snapshot: it is too old, fetch again.
+                    self._pending.restart(iid, [x for x in pending if x.u > last])
+                    return self.resync(iid, f"snapshot {last} older than buffered U={d.U}", recv_ts_ns)
+                self._pending.restart(iid, [d])
+                return self.resync(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)
+            first = False
+            self._apply(book, d)
+        self._first_after_snapshot.discard(iid)
+        return None
+
+    def _replay_perp(self, iid: int, book: L2Book, pending: list[_Depth], recv_ts_ns: int) -> Parsed | None:
+        """USD-M: the first kept event brackets the snapshot, then the ``pu`` chain; a resync when not."""
+        last = book.seq
+        first = True
+        for d in pending:
+            if d.u < last:
+                continue
+            if first:
+                if not d.U <= last <= d.u:
+                    self._pending.restart(iid, [x for x in pending if x.u > last])
+                    return self.resync(iid, f"snapshot {last} older than buffered U={d.U}", recv_ts_ns)
+                first = False
+            elif d.pu != book.seq:
+                self._pending.restart(iid, [d])
+                return self.resync(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)
+            self._apply(book, d)
+        if first:
+            self._first_after_snapshot.add(iid)  # the next live event must bracket the snapshot
+        else:
+            self._first_after_snapshot.discard(iid)
+        return None
+
+
+_SHUTDOWN = Parsed(reconnect="server shutdown announced")
+
+INFO = VenueInfo(
+    name=Binance.name,
+    markets={"spot": Binance, "perp": Binance},
+    taker_fee_bps={"spot": 10.0, "perp": 5.0},
+    ccxt_id="binance",
+    demo_instruments=(*(f"{b}/USDT" for b in DEMO_BASES), *(f"{b}/USDT:USDT" for b in DEMO_BASES), "USDC/USDT"),
+)

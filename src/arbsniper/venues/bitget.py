@@ -28,8 +28,8 @@ import msgspec
 
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import Book, Funding, MarketEvent
-from arbsniper.venues._checks import valid_level
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import valid_level
 
 WS_BASE = "wss://ws.bitget.com"
 WS_PATH = "/v2/ws/public"
@@ -145,7 +145,8 @@ _TICKERS = msgspec.json.Decoder(list[_TickerData], strict=False)
 _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
 
 
-def _level(raw_price: str, raw_size: str, native: str) -> tuple[float, float]:
+def _level(raw: tuple[str, str], native: str) -> tuple[float, float]:
+    raw_price, raw_size = raw
     try:
         price, size = float(raw_price), float(raw_size)
     except ValueError:
@@ -168,10 +169,6 @@ class Bitget(Venue):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         # Where quotes come from: "books1" (fastest) or "ticker" (also carries funding on futures).
         self.bbo_channel = "books1"
-
-    @classmethod
-    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
-        return listed_instruments(market, bases)
 
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(self.market, instrument)
@@ -210,10 +207,9 @@ class Bitget(Venue):
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         if frame == b"pong" or frame == "pong":
-            self.last_pong_ns = recv_ts_ns
-            return []
+            return PONG
         try:
             msg = _MESSAGE.decode(frame)
         except _DECODE_ERRORS as exc:
@@ -221,15 +217,15 @@ class Bitget(Venue):
         if msg.event:
             if msg.event == "error":
                 raise FrameError(f"bitget: venue error {msg.code}: {msg.msg}")
-            return []  # subscribe / unsubscribe acknowledgements
+            return NOTHING  # subscribe / unsubscribe acknowledgements
         arg = msg.arg
         if arg is None or not msg.action:
             raise FrameError("bitget: frame with neither event nor action/arg")
         if not arg.instId:
-            return []  # not a v2 frame (the v3 UTA feed names symbols differently)
+            return NOTHING  # not a v2 frame (the v3 UTA feed names symbols differently)
         iid = self.instrument_id(arg.instId)
         if iid is None:
-            return []
+            return NOTHING
         channel = arg.channel
         try:
             if channel == "books":
@@ -237,25 +233,25 @@ class Bitget(Venue):
             if channel == "books1":
                 return self._books1(iid, _TOPS.decode(msg.data), recv_ts_ns)
             if channel in ("books5", "books15"):
-                return [self._depth(iid, arg.instId, d, recv_ts_ns) for d in _BOOKS.decode(msg.data)]
+                return _events([self._depth(iid, arg.instId, d, recv_ts_ns) for d in _BOOKS.decode(msg.data)])
             if channel == "ticker":
                 return self._ticker(iid, arg.instId, _TICKERS.decode(msg.data), recv_ts_ns)
         except _DECODE_ERRORS as exc:
             raise FrameError(f"bitget: bad {channel} data for {arg.instId}: {exc}") from None
         raise FrameError(f"bitget: unexpected channel {channel!r}")
 
-    def _books1(self, iid: int, data: list[_TopData], recv_ts_ns: int) -> list[MarketEvent]:
-        out: list[MarketEvent] = []
+    def _books1(self, iid: int, data: list[_TopData], recv_ts_ns: int) -> Parsed:
         if self.bbo_channel != "books1":
-            return out
+            return NOTHING
+        out: list[MarketEvent] = []
         for d in data:
             if not d.bids or not d.asks:
                 continue  # one side empty: no two-sided quote to trade on
             (bid, bid_size), (ask, ask_size) = d.bids[0], d.asks[0]
             out.append(self.quote(iid, bid, bid_size, ask, ask_size, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
-        return out
+        return Parsed(tuple(out)) if out else NOTHING
 
-    def _ticker(self, iid: int, native: str, data: list[_TickerData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _ticker(self, iid: int, native: str, data: list[_TickerData], recv_ts_ns: int) -> Parsed:
         out: list[MarketEvent] = []
         for t in data:
             ts = t.ts * 1_000_000 if t.ts else recv_ts_ns
@@ -267,18 +263,19 @@ class Bitget(Venue):
                 if not -1.0 < t.fundingRate < 1.0:
                     raise FrameError(f"bitget: absurd funding rate {t.fundingRate} for {native}")
                 out.append(Funding(self.venue_id, iid, t.fundingRate, FUNDING_INTERVAL_HOURS, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
-        return out
+        return _events(out)
 
     def _depth(self, iid: int, native: str, d: _BookData, recv_ts_ns: int) -> Book:
         n = self.book_depth
-        bids = sorted((_level(p, s, native) for p, s in d.bids), reverse=True)[:n]
-        asks = sorted(_level(p, s, native) for p, s in d.asks)[:n]
+        bids = sorted((_level(raw, native) for raw in d.bids), reverse=True)[:n]
+        asks = sorted(_level(raw, native) for raw in d.asks)[:n]
         if bids and asks and bids[0][0] >= asks[0][0]:
             raise FrameError(f"bitget: crossed depth snapshot for {native}")
         return Book(self.venue_id, iid, bids, asks, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns)
 
-    def _books(self, iid: int, native: str, action: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _books(self, iid: int, native: str, action: str, data: list[_BookData], recv_ts_ns: int) -> Parsed:
         out: list[MarketEvent] = []
+        resync = False
         book = self.book(iid)
         for d in data:
             if action == "snapshot":
@@ -287,23 +284,41 @@ class Bitget(Venue):
                 raise FrameError(f"bitget: unknown books action {action!r}")
             elif not book.valid:
                 continue  # waiting for the snapshot of a (re)subscription
-            for raw_price, raw_size in d.bids:
-                price, size = _level(raw_price, raw_size, native)
-                book.set_bid(price, size, raw_price, raw_size)
-            for raw_price, raw_size in d.asks:
-                price, size = _level(raw_price, raw_size, native)
-                book.set_ask(price, size, raw_price, raw_size)
+            for raw in d.bids:
+                price, size = _level(raw, native)
+                book.set_bid(price, size, raw)
+            for raw in d.asks:
+                price, size = _level(raw, native)
+                book.set_ask(price, size, raw)
             # v2 snapshots carry checksum 0 ("not computed"); everything else is checked.
             if action == "update" or d.checksum != 0:
                 mine = book.checksum_crc32(25)
                 if mine != d.checksum:
                     out.append(self.invalidate(iid, f"{native}: checksum mismatch (venue {d.checksum}, book {mine})", recv_ts_ns))
+                    resync = True
                     continue
             if book.is_crossed():
                 out.append(self.invalidate(iid, f"{native}: book crossed", recv_ts_ns))
+                resync = True
                 continue
             if action == "snapshot":
                 book.valid = True
                 out.append(self.synced(iid, recv_ts_ns))
             out.append(self.book_event(iid, book, d.ts * 1_000_000 if d.ts else recv_ts_ns, recv_ts_ns))
-        return out
+        if resync:
+            return Parsed(tuple(out), (iid,))
+        return _events(out)
+
+
+def _events(out: list[MarketEvent]) -> Parsed:
+    return Parsed(tuple(out)) if out else NOTHING
+
+
+INFO = VenueInfo(
+    name=Bitget.name,
+    markets={"spot": Bitget, "perp": Bitget},
+    taker_fee_bps={"spot": 10.0, "perp": 6.0},
+    ccxt_id="bitget",
+    demo_instruments=(*(f"{b}/USDT" for b in DEMO_BASES), *(f"{b}/USDT:USDT" for b in DEMO_BASES)),
+    listed=listed_instruments,
+)

@@ -1,29 +1,115 @@
-"""A venue's full L2 order book, rebuilt from snapshot + deltas, and the CRC32 checksum helper.
+"""The L2 toolkit every venue with a depth book uses, and the simulators too.
 
-Connectors keep one ``L2Book`` per subscribed instrument and emit ``model.Book`` events holding
-only the top levels. Raw price/size strings are kept beside the floats because OKX and Bitget
-checksum the *original* strings.
+- ``L2Book``: a venue's full book, rebuilt from snapshot + deltas; connectors emit ``model.Book``
+  events holding only its top levels. Raw price/size strings are kept beside the floats because
+  OKX and Bitget checksum the *original* strings.
+- ``checksum_crc32``: the signed CRC32 of the top levels, interleaved ``bidPx:bidSz:askPx:askSz``
+  (OKX, Bitget; their simulators compute it with the same function).
+- ``DeltaBuffer``: deltas kept per instrument while its REST snapshot is on the way (Binance,
+  KuCoin), at most ``MAX_PENDING`` each.
+- ``continuity``: the rule for deltas numbered by a range ``first..last`` (Binance spot ``U..u``,
+  KuCoin spot ``sequenceStart..sequenceEnd``, KuCoin futures ``sequence..sequence``): stale when
+  the book already holds ``last``, a gap when ``first`` is beyond the book's next number. Venues
+  whose rules differ (Binance USD-M's ``pu`` chain, Bybit / Paradex / OKX exact successors)
+  keep theirs in their own module.
+- ``valid_level``: the value check of one book level.
 """
 
 from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, insort
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+MAX_SIZE = 1e12  # no venue shows a level this large; beyond it a size is garbage
+MAX_PENDING = 5000  # deltas buffered per instrument while its snapshot is on the way; beyond, the oldest go
+
+RawLevel = tuple[str, str]  # (price, size) as the venue wrote them
+NO_RAW: RawLevel = ("", "")  # venues that do not checksum keep no strings
+
+_D = TypeVar("_D")
+
+
+def valid_level(price: float, size: float) -> bool:
+    """True for a book level a venue can send: positive finite price, size zero (delete) or positive."""
+    return 0.0 < price < 1e300 and 0.0 <= size < MAX_SIZE
+
+
+def checksum_crc32(bids: Sequence[RawLevel], asks: Sequence[RawLevel], depth: int = 25) -> int:
+    """Signed CRC32 of ``bidPx:bidSz:askPx:askSz:…`` over the top ``depth`` levels, best first.
+
+    Levels are interleaved; when one side is shorter the other continues alone (OKX, Bitget).
+    """
+    nb, na = min(len(bids), depth), min(len(asks), depth)
+    parts: list[str] = []
+    for i in range(max(nb, na)):
+        if i < nb:
+            parts += bids[i]
+        if i < na:
+            parts += asks[i]
+    crc = zlib.crc32(":".join(parts).encode())
+    return crc - (1 << 32) if crc >= (1 << 31) else crc
+
+
+STALE = 0  # the book already holds every change of the delta: drop it
+GAP = 1  # numbers between the book and the delta are missing: resync
+APPLY = 2  # the delta continues the book
+
+
+def continuity(book_seq: int, first: int, last: int) -> int:
+    """How a delta numbered ``first..last`` relates to a book holding everything up to ``book_seq``."""
+    if last <= book_seq:
+        return STALE
+    if first > book_seq + 1:
+        return GAP
+    return APPLY
+
+
+class DeltaBuffer(Generic[_D]):
+    """Deltas of the instruments whose book waits for a REST snapshot, oldest first."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: dict[int, list[_D]] = {}
+
+    def add(self, instrument_id: int, delta: _D) -> bool:
+        """Keep a delta; True when it is the first, so the snapshot must be asked for now."""
+        pending = self._pending.get(instrument_id)
+        if pending is None:
+            self._pending[instrument_id] = [delta]
+            return True
+        pending.append(delta)
+        if len(pending) > MAX_PENDING:
+            del pending[: len(pending) - MAX_PENDING]
+        return False
+
+    def restart(self, instrument_id: int, deltas: list[_D]) -> None:
+        """Buffer from ``deltas`` on (a gap, or a snapshot older than the buffered stream)."""
+        self._pending[instrument_id] = deltas
+
+    def take(self, instrument_id: int) -> list[_D]:
+        """The buffered deltas of one instrument, oldest first; its buffer is gone."""
+        return self._pending.pop(instrument_id, [])
+
+    def clear(self) -> None:
+        self._pending.clear()
 
 
 class L2Book:
     """Both sides of one book; a size of zero removes a level.
 
-    Each side is a dict (price → (size, raw price, raw size)) plus a sorted list of its prices
-    (bids negated, so both lists run best-first). Measured against ``SortedDict``: about twice
-    as fast per level change and per top-of-book read, for books of a few thousand levels.
+    Each side is a dict (price → (size, raw level)) plus a sorted list of its prices (bids
+    negated, so both lists run best-first). Measured against ``SortedDict``: about twice as fast
+    per level change and per top-of-book read, for books of a few thousand levels.
     """
 
     __slots__ = ("_bids", "_asks", "_bid_keys", "_ask_keys", "seq", "valid")
 
     def __init__(self) -> None:
-        self._bids: dict[float, tuple[float, str, str]] = {}
-        self._asks: dict[float, tuple[float, str, str]] = {}
+        self._bids: dict[float, tuple[float, RawLevel]] = {}
+        self._asks: dict[float, tuple[float, RawLevel]] = {}
         self._bid_keys: list[float] = []  # -price, ascending = best bid first
         self._ask_keys: list[float] = []  # price, ascending = best ask first
         self.seq = 0
@@ -37,7 +123,7 @@ class L2Book:
         self.seq = 0
         self.valid = False
 
-    def set_bid(self, price: float, size: float, raw_price: str = "", raw_size: str = "") -> None:
+    def set_bid(self, price: float, size: float, raw: RawLevel = NO_RAW) -> None:
         levels = self._bids
         if size == 0.0:
             if levels.pop(price, None) is not None:
@@ -46,9 +132,9 @@ class L2Book:
         else:
             if price not in levels:
                 insort(self._bid_keys, -price)
-            levels[price] = (size, raw_price, raw_size)
+            levels[price] = (size, raw)
 
-    def set_ask(self, price: float, size: float, raw_price: str = "", raw_size: str = "") -> None:
+    def set_ask(self, price: float, size: float, raw: RawLevel = NO_RAW) -> None:
         levels = self._asks
         if size == 0.0:
             if levels.pop(price, None) is not None:
@@ -57,7 +143,7 @@ class L2Book:
         else:
             if price not in levels:
                 insort(self._ask_keys, price)
-            levels[price] = (size, raw_price, raw_size)
+            levels[price] = (size, raw)
 
     def top_bids(self, n: int) -> list[tuple[float, float]]:
         levels = self._bids
@@ -81,20 +167,6 @@ class L2Book:
         return len(self._bids) + len(self._asks)
 
     def checksum_crc32(self, depth: int = 25) -> int:
-        """Signed CRC32 of ``bidPx:bidSz:askPx:askSz:…`` over the top ``depth`` levels (OKX, Bitget).
-
-        Levels are interleaved best-first; when one side is shorter the other continues alone.
-        Uses the original strings the venue sent.
-        """
-        bids = [self._bids[-k] for k in self._bid_keys[:depth]]
-        asks = [self._asks[k] for k in self._ask_keys[:depth]]
-        parts: list[str] = []
-        for i in range(max(len(bids), len(asks))):
-            if i < len(bids):
-                parts.append(bids[i][1])
-                parts.append(bids[i][2])
-            if i < len(asks):
-                parts.append(asks[i][1])
-                parts.append(asks[i][2])
-        crc = zlib.crc32(":".join(parts).encode())
-        return crc - (1 << 32) if crc >= (1 << 31) else crc
+        """``checksum_crc32`` of this book's top ``depth`` levels, in the strings the venue sent."""
+        bids, asks = self._bids, self._asks
+        return checksum_crc32([bids[-k][1] for k in self._bid_keys[:depth]], [asks[k][1] for k in self._ask_keys[:depth]], depth)

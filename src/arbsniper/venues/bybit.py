@@ -31,7 +31,7 @@ import msgspec
 
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import Funding, MarketEvent
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 
 PUBLIC_WS = "wss://stream.bybit.com"
 REST = "https://api.bybit.com"
@@ -169,23 +169,22 @@ class Bybit(Venue):
         topics = [f"orderbook.1.{native}", f"orderbook.{self.book_topic_depth}.{native}"]
         return [self._request("unsubscribe", topics), self._request("subscribe", topics)]
 
-    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+    def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._l1.clear()
         self._tickers.clear()
         return super().on_connected(recv_ts_ns)
 
     # ---- parsing ------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         try:
             env = _env.decode(frame)
             topic = env.topic
             if topic is None:
                 if env.op == "ping" or env.op == "pong" or env.ret_msg == "pong":
-                    self.last_pong_ns = recv_ts_ns
-                    return []
+                    return PONG
                 if env.success is True:
-                    return []  # subscribe / unsubscribe ack
+                    return NOTHING  # subscribe / unsubscribe ack
                 if env.success is False:
                     raise FrameError(f"bybit: {env.op} failed: {env.ret_msg}")
                 raise FrameError("bybit: frame has no topic and is not an ack")
@@ -196,27 +195,26 @@ class Bybit(Venue):
                 return self._on_book(depth == "1", env, _book.decode(env.data), recv_ts_ns)
             if topic.startswith("tickers."):
                 return self._on_ticker(env, _ticker.decode(env.data), recv_ts_ns)
-            return []  # trades and other topics carry nothing we use
+            return NOTHING  # trades and other topics carry nothing we use
         except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
             if isinstance(exc, FrameError):
                 raise
             raise FrameError(f"bybit: {exc}") from None
 
-    def _on_book(self, level1: bool, env: _Envelope, d: _Book, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_book(self, level1: bool, env: _Envelope, d: _Book, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(d.s)
         if iid is None:
-            return []
+            return NOTHING
         if level1:
             return self._on_level1(iid, env, d, recv_ts_ns)
         book = self.book(iid)
-        out: list[MarketEvent] = []
         if env.type == "snapshot":
             book.clear()
         elif not book.valid:
-            return []  # a delta before the (re)subscription's snapshot
+            return NOTHING  # a delta before the (re)subscription's snapshot
         elif d.u != book.seq + 1:
             self._l1.pop(iid, None)
-            return [self.invalidate(iid, f"update-id gap: u={d.u} after {book.seq} on {env.topic}", recv_ts_ns)]
+            return self.resync(iid, f"update-id gap: u={d.u} after {book.seq} on {env.topic}", recv_ts_ns)
         for p, q in d.b:
             book.set_bid(p, q)
         for p, q in d.a:
@@ -224,23 +222,23 @@ class Bybit(Venue):
         book.seq = d.u
         if book.is_crossed():
             self._l1.pop(iid, None)
-            return [self.invalidate(iid, f"crossed book on {env.topic}", recv_ts_ns)]
+            return self.resync(iid, f"crossed book on {env.topic}", recv_ts_ns)
+        event = self.book_event(iid, book, env.ts * 1_000_000, recv_ts_ns, d.seq)
         if not book.valid:
             book.valid = True
-            out.append(self.synced(iid, recv_ts_ns))
-        out.append(self.book_event(iid, book, env.ts * 1_000_000, recv_ts_ns, d.seq))
-        return out
+            return Parsed((self.synced(iid, recv_ts_ns), event))
+        return Parsed((event,))
 
-    def _on_level1(self, iid: int, env: _Envelope, d: _Book, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_level1(self, iid: int, env: _Envelope, d: _Book, recv_ts_ns: int) -> Parsed:
         """orderbook.1: a one-level book per side, kept as two tuples (no sorted map needed)."""
         st = self._l1.get(iid)
         if env.type == "snapshot":
             st = self._l1[iid] = _Level1()
         elif st is None:
-            return []  # a delta before the (re)subscription's snapshot
+            return NOTHING  # a delta before the (re)subscription's snapshot
         elif d.u != st.u + 1:
             del self._l1[iid]
-            return [self.invalidate(iid, f"update-id gap: u={d.u} after {st.u} on {env.topic}", recv_ts_ns)]
+            return self.resync(iid, f"update-id gap: u={d.u} after {st.u} on {env.topic}", recv_ts_ns)
         st.u = d.u
         for p, q in d.b:
             if q == 0.0:
@@ -255,13 +253,13 @@ class Bybit(Venue):
             else:
                 st.ask = (p, q)
         if st.bid is None or st.ask is None:
-            return []
-        return [self.quote(iid, st.bid[0], st.bid[1], st.ask[0], st.ask[1], env.ts * 1_000_000, recv_ts_ns, d.seq)]
+            return NOTHING
+        return Parsed((self.quote(iid, st.bid[0], st.bid[1], st.ask[0], st.ask[1], env.ts * 1_000_000, recv_ts_ns, d.seq),))
 
-    def _on_ticker(self, env: _Envelope, t: _Ticker, recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_ticker(self, env: _Envelope, t: _Ticker, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(t.symbol)
         if iid is None:
-            return []
+            return NOTHING
         st = self._tickers.get(iid)
         if st is None or env.type == "snapshot":
             st = self._tickers[iid] = _TickerState()
@@ -289,4 +287,13 @@ class Bybit(Venue):
             out.append(self.quote(iid, st.bid, st.bid_size, st.ask, st.ask_size, ts, recv_ts_ns, env.cs))
         if funding_changed and st.rate is not None:
             out.append(Funding(self.venue_id, iid, st.rate, st.interval_h, st.next_ms * 1_000_000, ts, recv_ts_ns))
-        return out
+        return Parsed(tuple(out)) if out else NOTHING
+
+
+INFO = VenueInfo(
+    name=Bybit.name,
+    markets={"spot": Bybit, "perp": Bybit},
+    taker_fee_bps={"spot": 10.0, "perp": 5.5},
+    ccxt_id="bybit",
+    demo_instruments=(*(f"{b}/USDT" for b in DEMO_BASES), *(f"{b}/USDT:USDT" for b in DEMO_BASES)),
+)

@@ -33,7 +33,7 @@ import msgspec
 
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import MarketEvent
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 
 ADVANCED_WS = "wss://advanced-trade-ws.coinbase.com"
 REST = "https://api.coinbase.com"
@@ -159,13 +159,13 @@ class Coinbase(Venue):
         p = [self.native_of(instrument_id)]
         return [self._sub("unsubscribe", "level2", p), self._sub("subscribe", "level2", p)]
 
-    def on_connected(self, recv_ts_ns: int) -> list[MarketEvent]:
+    def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._seq = None
         return super().on_connected(recv_ts_ns)
 
     # ---- parsing ------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         try:
             m = _msg.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
@@ -174,6 +174,7 @@ class Coinbase(Venue):
         if channel is None:
             return self._legacy(m, frame, recv_ts_ns)
         out: list[MarketEvent] = []
+        resyncs: list[int] = []
         seq = m.sequence_num
         if seq is not None:
             last = self._seq
@@ -182,44 +183,51 @@ class Coinbase(Venue):
                 for iid, book in self.books.items():
                     if book.valid:
                         out.append(self.invalidate(iid, f"sequence_num gap: {last} -> {seq}", recv_ts_ns))
+                        resyncs.append(iid)
         ts = iso_to_ns(m.timestamp)
         if channel == "ticker":
             for ev in m.events:
                 for t in ev.tickers:
                     # sequence_num numbers messages per connection, not per product: it cannot
                     # order one product's quotes across reconnects, so the quote carries none.
-                    out.extend(self._on_ticker(t, ts, recv_ts_ns, 0))
+                    quote = self._on_ticker(t, ts, recv_ts_ns, 0)
+                    if quote is not None:
+                        out.append(quote)
         elif channel == "l2_data":
             for ev in m.events:
-                out.extend(self._on_l2(ev, ts, recv_ts_ns, seq or 0))
+                self._on_l2(ev, ts, recv_ts_ns, seq or 0, out, resyncs)
         elif channel in ("subscriptions", "heartbeats", "status", "market_trades", "candles", "ticker_batch"):
             pass
         elif channel == "error" or m.type == "error":
             raise FrameError(f"coinbase: error: {m.message}")
         else:
             raise FrameError(f"coinbase: unexpected channel {channel!r}")
-        return out
+        if not out:
+            return NOTHING
+        if resyncs:
+            return Parsed(tuple(out), tuple(dict.fromkeys(resyncs)))  # a book dropped twice is fetched once
+        return Parsed(tuple(out))
 
-    def _on_ticker(self, t: _Ticker, ts: int, recv_ts_ns: int, seq: int) -> list[MarketEvent]:
+    def _on_ticker(self, t: _Ticker, ts: int, recv_ts_ns: int, seq: int) -> MarketEvent | None:
         iid = self.instrument_id(t.product_id)
         if iid is None:
-            return []
+            return None
         if t.best_bid is None or t.best_ask is None:
             raise FrameError(f"coinbase: ticker for {t.product_id} without best bid/ask")
         bid_size = t.best_bid_quantity if t.best_bid_quantity is not None else (t.best_bid_size or 0.0)
         ask_size = t.best_ask_quantity if t.best_ask_quantity is not None else (t.best_ask_size or 0.0)
-        return [self.quote(iid, t.best_bid, bid_size, t.best_ask, ask_size, ts or recv_ts_ns, recv_ts_ns, seq)]
+        return self.quote(iid, t.best_bid, bid_size, t.best_ask, ask_size, ts or recv_ts_ns, recv_ts_ns, seq)
 
-    def _on_l2(self, ev: _Event, ts: int, recv_ts_ns: int, seq: int) -> list[MarketEvent]:
+    def _on_l2(self, ev: _Event, ts: int, recv_ts_ns: int, seq: int, out: list[MarketEvent], resyncs: list[int]) -> None:
+        """Apply one l2_data event to its book; what it yields goes to ``out`` / ``resyncs``."""
         iid = self.instrument_id(ev.product_id)
         if iid is None:
-            return []
+            return
         book = self.book(iid)
-        out: list[MarketEvent] = []
         if ev.type == "snapshot":
             book.clear()
         elif not book.valid:
-            return []  # updates before the (re)subscription's snapshot
+            return  # updates before the (re)subscription's snapshot
         for u in ev.updates:
             side = u.side
             if side == "bid":
@@ -227,26 +235,30 @@ class Coinbase(Venue):
             elif side == "offer" or side == "ask":
                 book.set_ask(u.price_level, u.new_quantity)
             else:
-                return [self.invalidate(iid, f"unknown side {side!r}", recv_ts_ns)]
+                out.append(self.invalidate(iid, f"unknown side {side!r}", recv_ts_ns))
+                resyncs.append(iid)
+                return
         if book.is_crossed():
-            return [self.invalidate(iid, "book crossed", recv_ts_ns)]
+            out.append(self.invalidate(iid, "book crossed", recv_ts_ns))
+            resyncs.append(iid)
+            return
         if not book.valid:
             book.valid = True
             out.append(self.synced(iid, recv_ts_ns))
         book.seq = seq
         out.append(self.book_event(iid, book, ts or recv_ts_ns, recv_ts_ns, seq))
-        return out
 
-    def _legacy(self, m: _Message, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def _legacy(self, m: _Message, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         kind = m.type
         try:
             if kind == "ticker":
                 t = _legacy_ticker.decode(frame)
-                return self._on_ticker(t, iso_to_ns(t.time), recv_ts_ns, t.sequence)  # per product
+                quote = self._on_ticker(t, iso_to_ns(t.time), recv_ts_ns, t.sequence)  # per product
+                return NOTHING if quote is None else Parsed((quote,))
             if kind == "snapshot" or kind == "l2update":
                 b = _legacy_book.decode(frame)
             elif kind in ("subscriptions", "heartbeat"):
-                return []
+                return NOTHING
             elif kind == "error":
                 raise FrameError(f"coinbase: error: {m.message} {m.reason or ''}".rstrip())
             else:
@@ -255,9 +267,8 @@ class Coinbase(Venue):
             raise FrameError(f"coinbase: {exc}") from None
         iid = self.instrument_id(b.product_id)
         if iid is None:
-            return []
+            return NOTHING
         book = self.book(iid)
-        out: list[MarketEvent] = []
         if kind == "snapshot":
             book.clear()
             for p, q in b.bids:
@@ -266,7 +277,7 @@ class Coinbase(Venue):
                 book.set_ask(p, q)
         else:
             if not book.valid:
-                return []
+                return NOTHING
             for side, p, q in b.changes:
                 if side == "buy":
                     book.set_bid(p, q)
@@ -275,9 +286,18 @@ class Coinbase(Venue):
                 else:
                     raise FrameError(f"coinbase: unknown side {side!r}")
         if book.is_crossed():
-            return [self.invalidate(iid, "book crossed", recv_ts_ns)]
+            return self.resync(iid, "book crossed", recv_ts_ns)
+        event = self.book_event(iid, book, iso_to_ns(b.time) or recv_ts_ns, recv_ts_ns)
         if not book.valid:
             book.valid = True
-            out.append(self.synced(iid, recv_ts_ns))
-        out.append(self.book_event(iid, book, iso_to_ns(b.time) or recv_ts_ns, recv_ts_ns))
-        return out
+            return Parsed((self.synced(iid, recv_ts_ns), event))
+        return Parsed((event,))
+
+
+INFO = VenueInfo(
+    name=Coinbase.name,
+    markets={"spot": Coinbase},
+    taker_fee_bps={"spot": 120.0},
+    ccxt_id="coinbase",
+    demo_instruments=(*(f"{b}/USD" for b in DEMO_BASES), "USDT/USD"),
+)

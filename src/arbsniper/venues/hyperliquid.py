@@ -29,8 +29,8 @@ import msgspec
 
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import Book, Funding, MarketEvent
-from arbsniper.venues._checks import valid_level
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import valid_level
 
 WS_BASE = "wss://api.hyperliquid.xyz"
 WS_PATH = "/ws"
@@ -127,10 +127,6 @@ class Hyperliquid(Venue):
         # Coins of the main dex in ``meta`` universe order, for ``allDexsAssetCtxs`` (index based).
         self.universe: list[str] | None = None
 
-    @classmethod
-    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
-        return listed_instruments(market, bases)
-
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)
 
@@ -153,10 +149,10 @@ class Hyperliquid(Venue):
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         raw = frame.encode() if isinstance(frame, str) else frame
         if raw == WELCOME:
-            return []
+            return NOTHING
         try:
             env = _ENVELOPE.decode(raw)
         except _DECODE_ERRORS as exc:
@@ -170,10 +166,10 @@ class Hyperliquid(Venue):
             if channel == "activeAssetCtx":
                 c = _ASSET_CTX.decode(env.data)
                 iid = self.instrument_id(c.coin)
-                return [] if iid is None else self._funding(iid, c.coin, c.ctx, recv_ts_ns)
+                funding = None if iid is None else self._funding(iid, c.coin, c.ctx, recv_ts_ns)
+                return NOTHING if funding is None else Parsed((funding,))
             if channel == "pong":
-                self.last_pong_ns = recv_ts_ns
-                return []
+                return PONG
             if channel == "allDexsAssetCtxs":
                 return self._all_dexs(_ALL_DEXS.decode(env.data), recv_ts_ns)
             if channel == "error":
@@ -181,25 +177,25 @@ class Hyperliquid(Venue):
         except _DECODE_ERRORS as exc:
             raise FrameError(f"hyperliquid: bad {channel} data: {exc}") from None
         if channel in _IGNORED:
-            return []
+            return NOTHING
         raise FrameError(f"hyperliquid: unexpected channel {channel!r}")
 
-    def _bbo(self, b: _Bbo, recv_ts_ns: int) -> list[MarketEvent]:
+    def _bbo(self, b: _Bbo, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(b.coin)
         if iid is None:
-            return []
+            return NOTHING
         if len(b.bbo) != 2:
-            return []  # a side with no orders: nothing two-sided to trade on
+            return NOTHING  # a side with no orders: nothing two-sided to trade on
         bid, ask = b.bbo[0], b.bbo[1]
         if bid is None or ask is None:
-            return []
+            return NOTHING
         ts = b.time * 1_000_000 if b.time else recv_ts_ns
-        return [self.quote(iid, bid.px, bid.sz, ask.px, ask.sz, ts, recv_ts_ns)]
+        return Parsed((self.quote(iid, bid.px, bid.sz, ask.px, ask.sz, ts, recv_ts_ns),))
 
-    def _l2book(self, b: _L2Book, recv_ts_ns: int) -> list[MarketEvent]:
+    def _l2book(self, b: _L2Book, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(b.coin)
         if iid is None:
-            return []
+            return NOTHING
         if len(b.levels) != 2:
             raise FrameError(f"hyperliquid: l2Book for {b.coin} has {len(b.levels)} sides")
         bids = [(lv.px, lv.sz) for lv in b.levels[0]]
@@ -216,28 +212,40 @@ class Hyperliquid(Venue):
             raise FrameError(f"hyperliquid: crossed l2Book for {b.coin}: {bids[0][0]} >= {asks[0][0]}")
         n = self.book_depth
         ts = b.time * 1_000_000 if b.time else recv_ts_ns
-        return [Book(self.venue_id, iid, bids[:n], asks[:n], ts, recv_ts_ns)]
+        return Parsed((Book(self.venue_id, iid, bids[:n], asks[:n], ts, recv_ts_ns),))
 
-    def _funding(self, iid: int, coin: str, ctx: _Ctx, recv_ts_ns: int) -> list[MarketEvent]:
+    def _funding(self, iid: int, coin: str, ctx: _Ctx, recv_ts_ns: int) -> Funding | None:
         rate = ctx.funding
         if rate is None:
-            return []
+            return None
         if not -1.0 < rate < 1.0:
             raise FrameError(f"hyperliquid: absurd funding rate {rate} for {coin}")
         # Contexts carry no time: funding is paid at the top of every hour.
         next_ns = (recv_ts_ns // HOUR_NS + 1) * HOUR_NS
-        return [Funding(self.venue_id, iid, rate, FUNDING_INTERVAL_HOURS, next_ns, recv_ts_ns, recv_ts_ns)]
+        return Funding(self.venue_id, iid, rate, FUNDING_INTERVAL_HOURS, next_ns, recv_ts_ns, recv_ts_ns)
 
-    def _all_dexs(self, d: _AllDexs, recv_ts_ns: int) -> list[MarketEvent]:
+    def _all_dexs(self, d: _AllDexs, recv_ts_ns: int) -> Parsed:
         universe = self.universe
         if universe is None:
-            return []  # contexts are positional: without the universe they name nothing
+            return NOTHING  # contexts are positional: without the universe they name nothing
         out: list[MarketEvent] = []
         for dex, ctxs in d.ctxs:
             if dex:
                 continue  # HIP-3 dexes have universes of their own
             for coin, ctx in zip(universe, ctxs, strict=False):
                 iid = self._native.get(coin) if not self.open else self.instrument_id(coin)
-                if iid is not None:
-                    out += self._funding(iid, coin, ctx, recv_ts_ns)
-        return out
+                funding = None if iid is None else self._funding(iid, coin, ctx, recv_ts_ns)
+                if funding is not None:
+                    out.append(funding)
+        return Parsed(tuple(out)) if out else NOTHING
+
+
+INFO = VenueInfo(
+    name=Hyperliquid.name,
+    markets={"perp": Hyperliquid},
+    taker_fee_bps={"spot": 7.0, "perp": 4.5},  # spot is not connected; its fee is kept for completeness
+    ccxt_id="hyperliquid",
+    demo_instruments=tuple(f"{b}/USDC:USDC" for b in DEMO_BASES),
+    listed=listed_instruments,
+    funding_interval_h=FUNDING_INTERVAL_HOURS,
+)

@@ -31,15 +31,12 @@ from typing import ClassVar
 import msgspec
 
 from arbsniper.instruments import parse_instrument
-from arbsniper.model import Funding, MarketEvent
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
+from arbsniper.model import Funding
+from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import L2Book
 
 PUBLIC_WS = "wss://ws.okx.com:8443"
 REST = "https://www.okx.com"
-
-RawLevel = tuple[str, str, str, str] | tuple[str, str]
-
 
 class _Arg(msgspec.Struct):
     channel: str = ""
@@ -146,19 +143,17 @@ class Okx(Venue):
 
     # ---- parsing ------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         if frame == b"pong" or frame == "pong":
-            self.last_pong_ns = recv_ts_ns
-            return []
+            return PONG
         try:
             env = _env.decode(frame)
             arg = env.arg
             if env.event is not None:
                 if env.event in ("subscribe", "unsubscribe"):
-                    return []
+                    return NOTHING
                 if env.event == "notice":
-                    self.request_reconnect(f"okx notice {env.code}: {env.msg}")
-                    return []
+                    return Parsed(reconnect=f"okx notice {env.code}: {env.msg}")
                 raise FrameError(f"okx: {env.event} {env.code}: {env.msg}")
             if arg is None or not env.data:
                 raise FrameError("okx: frame has neither event nor arg+data")
@@ -171,55 +166,54 @@ class Okx(Venue):
                 return self._on_tickers(arg.instId, _tickers.decode(env.data), recv_ts_ns)
             if channel == "funding-rate":
                 return self._on_funding(arg.instId, _funding.decode(env.data), recv_ts_ns)
-            return []  # other public channels (mark-price, trades …) carry nothing we use
+            return NOTHING  # other public channels (mark-price, trades …) carry nothing we use
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise FrameError(f"okx: {exc}") from None
 
-    def _on_bbo(self, native: str, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_bbo(self, native: str, data: list[_BookData], recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(native)
         if iid is None or not data:
-            return []
+            return NOTHING
         d = data[0]
         if not d.bids or not d.asks:
-            return []
+            return NOTHING
         b, a = d.bids[0], d.asks[0]
         try:
             bp, bs, ap, as_ = float(b[0]), float(b[1]), float(a[0]), float(a[1])
             ts = int(d.ts) * 1_000_000
         except (ValueError, IndexError):
             raise FrameError(f"okx: bad bbo level {b!r} / {a!r}") from None
-        return [self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0)]
+        return Parsed((self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0),))
 
-    def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(native)
         if iid is None or not data:
-            return []
+            return NOTHING
         t = data[0]
         if t.bidPx is None or t.askPx is None:
-            return []
-        return [self.quote(iid, t.bidPx, t.bidSz or 0.0, t.askPx, t.askSz or 0.0, t.ts * 1_000_000, recv_ts_ns)]
+            return NOTHING
+        return Parsed((self.quote(iid, t.bidPx, t.bidSz or 0.0, t.askPx, t.askSz or 0.0, t.ts * 1_000_000, recv_ts_ns),))
 
-    def _on_funding(self, native: str, data: list[_FundingData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_funding(self, native: str, data: list[_FundingData], recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(native)
         if iid is None or not data:
-            return []
+            return NOTHING
         f = data[0]
         if f.fundingRate is None:
-            return []  # some pushes carry only nextFundingRate
+            return NOTHING  # some pushes carry only nextFundingRate
         interval_h = 8.0
         if f.nextFundingTime > f.fundingTime > 0:
             interval_h = (f.nextFundingTime - f.fundingTime) / 3_600_000
         ts = f.ts * 1_000_000 if f.ts else recv_ts_ns
         rate: float = f.fundingRate
-        return [Funding(self.venue_id, iid, rate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns)]
+        return Parsed((Funding(self.venue_id, iid, rate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns),))
 
-    def _on_books(self, native: str, action: str | None, data: list[_BookData], recv_ts_ns: int) -> list[MarketEvent]:
+    def _on_books(self, native: str, action: str | None, data: list[_BookData], recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(native)
         if iid is None or not data:
-            return []
+            return NOTHING
         d = data[0]
         book = self.book(iid)
-        out: list[MarketEvent] = []
         if action == "snapshot":
             book.clear()
             _apply(book, d)
@@ -227,29 +221,40 @@ class Okx(Venue):
                 book.seq = d.seqId
         else:
             if not book.valid:
-                return []  # waiting for the snapshot of a resubscription
+                return NOTHING  # waiting for the snapshot of a resubscription
             if d.prevSeqId is not None and d.prevSeqId != book.seq:
-                return [self.invalidate(iid, f"sequence gap: prevSeqId={d.prevSeqId} but last seqId={book.seq}", recv_ts_ns)]
+                return self.resync(iid, f"sequence gap: prevSeqId={d.prevSeqId} but last seqId={book.seq}", recv_ts_ns)
             _apply(book, d)
             if d.seqId is not None:
                 book.seq = d.seqId
         if d.checksum is not None and book.checksum_crc32(25) != d.checksum:
-            return [self.invalidate(iid, f"checksum mismatch (venue {d.checksum})", recv_ts_ns)]
+            return self.resync(iid, f"checksum mismatch (venue {d.checksum})", recv_ts_ns)
         if book.is_crossed():
-            return [self.invalidate(iid, "book crossed", recv_ts_ns)]
+            return self.resync(iid, "book crossed", recv_ts_ns)
+        event = self.book_event(iid, book, int(d.ts) * 1_000_000, recv_ts_ns, book.seq)
         if not book.valid:
             book.valid = True
-            out.append(self.synced(iid, recv_ts_ns))
-        out.append(self.book_event(iid, book, int(d.ts) * 1_000_000, recv_ts_ns, book.seq))
-        return out
+            return Parsed((self.synced(iid, recv_ts_ns), event))
+        return Parsed((event,))
 
 
 def _apply(book: L2Book, d: _BookData) -> None:
     try:
         for lvl in d.bids:
-            book.set_bid(float(lvl[0]), float(lvl[1]), lvl[0], lvl[1])
+            price, size = lvl[0], lvl[1]
+            book.set_bid(float(price), float(size), (price, size))
         for lvl in d.asks:
-            book.set_ask(float(lvl[0]), float(lvl[1]), lvl[0], lvl[1])
+            price, size = lvl[0], lvl[1]
+            book.set_ask(float(price), float(size), (price, size))
     except (ValueError, IndexError):
         book.clear()
         raise FrameError("okx: bad book level") from None
+
+
+INFO = VenueInfo(
+    name=Okx.name,
+    markets={"spot": Okx, "perp": Okx},
+    taker_fee_bps={"spot": 10.0, "perp": 5.0},
+    ccxt_id="okx",
+    demo_instruments=(*(f"{b}/USDT" for b in DEMO_BASES), *(f"{b}/USDT:USDT" for b in DEMO_BASES)),
+)

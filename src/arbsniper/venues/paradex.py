@@ -30,10 +30,9 @@ from typing import ClassVar
 import msgspec
 
 from arbsniper.instruments import parse_instrument
-from arbsniper.model import Funding, MarketEvent
-from arbsniper.venues._checks import valid_level
-from arbsniper.venues.base import FrameError, Heartbeat, Venue
-from arbsniper.venues.book import L2Book
+from arbsniper.model import Funding
+from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import L2Book, valid_level
 
 WS_BASE = "wss://ws.api.prod.paradex.trade"
 WS_PATH = "/v1"
@@ -143,10 +142,6 @@ class Paradex(Venue):
         self._ids = itertools.count(1)
         self._funding_hours: dict[int, float] = {}
 
-    @classmethod
-    def listed_instruments(cls, market: str, bases: Sequence[str]) -> list[str] | None:
-        return listed_instruments(market, bases)
-
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)
 
@@ -177,7 +172,7 @@ class Paradex(Venue):
 
     # --- parsing ------------------------------------------------------------------------------
 
-    def parse(self, frame: str | bytes, recv_ts_ns: int) -> list[MarketEvent]:
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         try:
             msg = _MESSAGE.decode(frame)
         except _DECODE_ERRORS as exc:
@@ -197,48 +192,48 @@ class Paradex(Venue):
             except _DECODE_ERRORS as exc:
                 raise FrameError(f"paradex: bad {channel} data: {exc}") from None
             if channel.startswith("trades"):
-                return []
+                return NOTHING
             raise FrameError(f"paradex: unexpected channel {channel!r}")
         if msg.error is not None:
             raise FrameError(f"paradex: venue error: {msg.error}")
         if len(msg.result) and msg.jsonrpc:
-            return []  # subscribe / unsubscribe / auth result
+            return NOTHING  # subscribe / unsubscribe / auth result
         raise FrameError("paradex: frame is neither a subscription message nor a result")
 
-    def _bbo(self, b: _Bbo, recv_ts_ns: int) -> list[MarketEvent]:
+    def _bbo(self, b: _Bbo, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(b.market)
         if iid is None:
-            return []
+            return NOTHING
         ts = b.last_updated_at * 1_000_000 if b.last_updated_at else recv_ts_ns
-        return [self.quote(iid, b.bid, b.bid_size, b.ask, b.ask_size, ts, recv_ts_ns, b.seq_no)]
+        return Parsed((self.quote(iid, b.bid, b.bid_size, b.ask, b.ask_size, ts, recv_ts_ns, b.seq_no),))
 
-    def _book(self, u: _BookUpdate, recv_ts_ns: int) -> list[MarketEvent]:
+    def _book(self, u: _BookUpdate, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(u.market)
         if iid is None:
-            return []
+            return NOTHING
         book = self.book(iid)
-        out: list[MarketEvent] = []
+        newly_synced = False
         if u.update_type == "s":
-            was_valid = book.valid
+            newly_synced = not book.valid
             book.clear()
             self._apply(book, u)
             book.valid = True
-            if not was_valid:
-                out.append(self.synced(iid, recv_ts_ns))
         elif u.update_type == "d":
             if not book.valid:
-                return []  # waiting for the full book of a (re)subscription
+                return NOTHING  # waiting for the full book of a (re)subscription
             if u.seq_no != book.seq + 1:
-                return [self.invalidate(iid, f"{u.market}: sequence gap: expected {book.seq + 1}, got {u.seq_no}", recv_ts_ns)]
+                return self.resync(iid, f"{u.market}: sequence gap: expected {book.seq + 1}, got {u.seq_no}", recv_ts_ns)
             self._apply(book, u)
         else:
             raise FrameError(f"paradex: unknown update_type {u.update_type!r}")
         book.seq = u.seq_no
         if book.is_crossed():
-            return [self.invalidate(iid, f"{u.market}: book crossed", recv_ts_ns)]
+            return self.resync(iid, f"{u.market}: book crossed", recv_ts_ns)
         ts = u.last_updated_at * 1_000_000 if u.last_updated_at else recv_ts_ns
-        out.append(self.book_event(iid, book, ts, recv_ts_ns, u.seq_no))
-        return out
+        event = self.book_event(iid, book, ts, recv_ts_ns, u.seq_no)
+        if newly_synced:
+            return Parsed((self.synced(iid, recv_ts_ns), event))
+        return Parsed((event,))
 
     @staticmethod
     def _apply(book: L2Book, u: _BookUpdate) -> None:
@@ -259,23 +254,35 @@ class Paradex(Venue):
             else:
                 raise FrameError(f"paradex: bad side {lv.side!r} for {u.market}")
 
-    def _summary(self, s: _Summary, recv_ts_ns: int) -> list[MarketEvent]:
+    def _summary(self, s: _Summary, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(s.symbol)
         if iid is None or s.funding_rate is None:
-            return []
-        return [self._funding(iid, s.symbol, s.funding_rate, self._funding_hours.get(iid, DEFAULT_FUNDING_HOURS), s.created_at, recv_ts_ns)]
+            return NOTHING
+        hours = self._funding_hours.get(iid, DEFAULT_FUNDING_HOURS)
+        return Parsed((self._funding(iid, s.symbol, s.funding_rate, hours, s.created_at, recv_ts_ns),))
 
-    def _funding_data(self, f: _FundingData, recv_ts_ns: int) -> list[MarketEvent]:
+    def _funding_data(self, f: _FundingData, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(f.market)
         if iid is None:
-            return []
+            return NOTHING
         if not 0.0 < f.funding_period_hours <= 24.0 * 7:
             raise FrameError(f"paradex: funding period of {f.funding_period_hours} h for {f.market}")
         self._funding_hours[iid] = f.funding_period_hours
-        return [self._funding(iid, f.market, f.funding_rate, f.funding_period_hours, f.created_at, recv_ts_ns)]
+        return Parsed((self._funding(iid, f.market, f.funding_rate, f.funding_period_hours, f.created_at, recv_ts_ns),))
 
     def _funding(self, iid: int, market: str, rate: float, hours: float, created_at: int, recv_ts_ns: int) -> Funding:
         if not -1.0 < rate < 1.0:
             raise FrameError(f"paradex: absurd funding rate {rate} for {market}")
         ts = created_at * 1_000_000 if created_at else recv_ts_ns
         return Funding(self.venue_id, iid, rate, hours, 0, ts, recv_ts_ns)  # continuous: no next time
+
+
+INFO = VenueInfo(
+    name=Paradex.name,
+    markets={"perp": Paradex},
+    taker_fee_bps={"perp": 4.5},
+    ccxt_id="paradex",
+    demo_instruments=tuple(f"{b}/USD:USDC" for b in DEMO_BASES),
+    listed=listed_instruments,
+    funding_interval_h=DEFAULT_FUNDING_HOURS,
+)

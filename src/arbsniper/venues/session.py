@@ -13,8 +13,12 @@ A ``VenueSession`` wraps one ``Venue`` (one venue market, one connection) and is
   ``warn_interval_s`` from the watchdog, never from the frame path.
 - A watchdog task per connection sends heartbeats, notices a silent connection or a missing pong
   (reconnect), rolls the connection before the venue's lifetime limit, and logs.
-- Resyncs requested by the parser run as tasks: a REST snapshot when the venue has one, else the
-  venue's resubscribe frames, else a reconnect.
+- Each frame's ``Parsed`` says what to do besides passing events on: resync some books (tasks:
+  a REST snapshot when the venue has one, else the venue's resubscribe frames, else a
+  reconnect), reconnect now, or note a pong. The session keeps its own last-pong time and reads
+  nothing of a venue but its public methods.
+- HTTP (REST snapshots, KuCoin's token handshake before each connection) goes through
+  ``rest.py``: the venue describes the request and parses the answer.
 - Reconnects back off exponentially with jitter; the back-off resets once a connection has
   stayed up ``stable_after_s``. Status events: UP on connect, DOWN with the reason on loss, so
   the engine stops counting a down venue's quotes at once.
@@ -26,21 +30,20 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+import aiohttp
 import picows
 
 from arbsniper.logs import RateLimited
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, VenueStatus
-from arbsniper.venues.base import EventSink, FrameError, Heartbeat, Venue
-
-if TYPE_CHECKING:
-    import aiohttp
+from arbsniper.venues import rest
+from arbsniper.venues.base import EventSink, FrameError, Heartbeat, RestRequest, Venue
 
 log = logging.getLogger("arbsniper.venues")
 logging.getLogger("picows").setLevel(logging.WARNING)  # per-connection INFO lines are noise here
-
 
 
 class FrameTap(Protocol):
@@ -120,7 +123,7 @@ class _Listener(picows.WSListener):
             transport.send_pong(frame.get_payload_as_bytes())
             s.stats.pongs_sent += 1
         elif mt is picows.WSMsgType.PONG:
-            s.venue.last_pong_ns = now
+            s.last_pong_ns = now
         elif mt is picows.WSMsgType.CLOSE:
             s.close_reason = f"closed by server (code {frame.get_close_code().value} {frame.get_close_reason()!r})"
             transport.send_close(frame.get_close_code())
@@ -155,6 +158,7 @@ class VenueSession:
         self._heartbeat_fixed = heartbeat is not None
         self.stats = SessionStats()
         self.last_frame_ns = 0
+        self.last_pong_ns = 0  # the venue's last answer to our heartbeat, this connection
         self.close_reason: str | None = None
         self._sink: EventSink = _discard
         self._books: dict[int, Book] = {}  # depth waiting for the end of the current socket read
@@ -179,7 +183,7 @@ class VenueSession:
         st.bytes += len(data)
         venue = self.venue
         try:
-            events = venue.parse(data, recv_ns)
+            parsed = venue.parse(data, recv_ns)
         except FrameError as exc:
             st.bad_frames += 1
             st.last_bad_frame = str(exc)
@@ -191,6 +195,7 @@ class VenueSession:
         finally:
             if self.tap is not None:
                 self.tap.frame(venue.name, venue.market, recv_ns, data.decode("utf-8", "replace"))
+        events = parsed.events
         if events:
             st.events += len(events)
             sink = self._sink
@@ -209,10 +214,12 @@ class VenueSession:
                         if ev.state == RESYNCING:
                             self._resync_reason[ev.instrument] = ev.reason
                     sink(ev)
-        if venue._resyncs:
-            self._start_resyncs()
-        if venue._reconnect is not None and self._transport is not None:
-            self.close_reason, venue._reconnect = venue._reconnect, None
+        if parsed.pong:
+            self.last_pong_ns = recv_ns
+        if parsed.resyncs:
+            self._start_resyncs(parsed.resyncs)
+        if parsed.reconnect and self._transport is not None:
+            self.close_reason = parsed.reconnect
             self._transport.disconnect()
 
     def _flush_books(self) -> None:
@@ -222,7 +229,7 @@ class VenueSession:
         for book in books.values():
             sink(book)
 
-    def _emit(self, events: list[MarketEvent]) -> None:
+    def _emit(self, events: Sequence[MarketEvent]) -> None:
         for ev in events:
             if type(ev) is Book:
                 self._books.pop(ev.instrument, None)  # this one (a snapshot) is newer than any pending
@@ -236,10 +243,6 @@ class VenueSession:
         self._sink = sink
         failures = 0
         try:
-            if self.venue.needs_rest:
-                import aiohttp
-
-                self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
             while True:
                 started = time.monotonic()
                 reason, rolled = await self._connect_once()
@@ -283,7 +286,9 @@ class VenueSession:
         venue = self.venue
         self.close_reason = None
         try:
-            await venue.prepare(self._http)
+            handshake = venue.handshake()
+            if handshake is not None:
+                venue.on_handshake(await self._fetch(handshake))
             if not self._heartbeat_fixed:
                 self.heartbeat = venue.heartbeat()  # KuCoin's ping rule comes with each token
             url = venue.ws_url()
@@ -308,12 +313,16 @@ class VenueSession:
             st.reconnects += 1
         now_ns = time.time_ns()
         self.last_frame_ns = now_ns
+        self.last_pong_ns = 0
         self._resync_inflight.clear()
         if self.tap is not None:
             self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
         st.state = "up"
         # The connection first, then what the venue says of each instrument (awaiting its book).
-        self._emit([venue.status(UP, "connected", now_ns), *venue.on_connected(now_ns)])
+        started = venue.on_connected(now_ns)
+        self._emit([venue.status(UP, "connected", now_ns), *started.events])
+        if started.resyncs:
+            self._start_resyncs(started.resyncs)
         log.info("%s: connected to %s", self._label, url)
         sub = asyncio.create_task(self._send_paced(venue.subscribe_messages()))
         self._tasks.add(sub)
@@ -363,7 +372,7 @@ class VenueSession:
                 if now - self.last_frame_ns > timeout_ns:
                     return f"no frame for {hb.timeout_s:g}s", False
                 if sends_pings:
-                    if ping_pending_since and venue.last_pong_ns >= ping_pending_since:
+                    if ping_pending_since and self.last_pong_ns >= ping_pending_since:
                         ping_pending_since = 0
                     if ping_pending_since and now - ping_pending_since > timeout_ns:
                         return f"no pong within {hb.timeout_s:g}s", False
@@ -395,8 +404,8 @@ class VenueSession:
 
     # ---- resync ----------------------------------------------------------------------------
 
-    def _start_resyncs(self) -> None:
-        for iid in self.venue.take_resyncs():
+    def _start_resyncs(self, instrument_ids: Iterable[int]) -> None:
+        for iid in instrument_ids:
             if iid in self._resync_inflight:
                 continue
             self._resync_inflight.add(iid)
@@ -429,16 +438,18 @@ class VenueSession:
         finally:
             self._resync_inflight.discard(iid)
 
+    async def _fetch(self, request: RestRequest) -> bytes:
+        """One HTTP request through the session's client (opened on first use)."""
+        if self._http is None:
+            self._http = rest.client()
+        return await rest.fetch(self._http, request)
+
     async def _rest_snapshot(self, iid: int, path: str) -> None:
         venue = self.venue
         url = venue.rest_endpoint() + path
         for attempt in range(1, 6):
             try:
-                assert self._http is not None, f"{venue.name}: needs_rest must be set for REST snapshots"
-                async with self._http.get(url) as resp:
-                    body = await resp.read()
-                    if resp.status != 200:
-                        raise OSError(f"HTTP {resp.status}: {body[:200]!r}")
+                body = await self._fetch(RestRequest("GET", url))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -449,12 +460,16 @@ class VenueSession:
             if self.tap is not None:
                 self.tap.rest(venue.name, venue.market, recv_ns, path, body.decode("utf-8", "replace"))
             try:
-                self._emit(venue.apply_snapshot(iid, body, recv_ns))
+                parsed = venue.apply_snapshot(iid, body, recv_ns)
             except FrameError as exc:
                 self.stats.bad_frames += 1
                 self.stats.last_bad_frame = f"snapshot: {exc}"
-            if venue._resyncs:
-                self._start_resyncs()
+                return
+            self._emit(parsed.events)
+            if parsed.resyncs:
+                # This fetch is over: a snapshot too old for the buffered deltas must be fetched again.
+                self._resync_inflight.discard(iid)
+                self._start_resyncs(parsed.resyncs)
             return
         if self._transport is not None:
             self.close_reason = f"snapshot of {venue.native_of(iid)} failed 5 times"

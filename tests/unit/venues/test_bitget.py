@@ -9,7 +9,7 @@ import pytest
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
-from arbsniper.venues.base import FrameError
+from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.bitget import Bitget, inst_type, listed_instruments, native_symbol, unified_instrument
 from conftest import sample_lines
 
@@ -89,12 +89,11 @@ def test_futures_also_subscribe_ticker_for_funding_and_chunk_args() -> None:
     assert all(a["instType"] == "USDT-FUTURES" for a in args)
 
 
-def test_heartbeat_is_text_ping_every_30s_and_pong_is_silent() -> None:
+def test_heartbeat_is_text_ping_every_30s_and_pong_is_a_pong_without_events() -> None:
     v = venue("spot", "BTC/USDT")
     hb = v.heartbeat()
     assert (hb.mode, hb.payload, hb.interval_s) == ("text", "ping", 30.0)
-    assert v.parse("pong", RECV) == []
-    assert v.last_pong_ns == RECV
+    assert v.parse("pong", RECV) == PONG
     assert v.ws_url() == "wss://ws.bitget.com/v2/ws/public"
 
 
@@ -102,7 +101,7 @@ def test_acks_parse_to_nothing() -> None:
     v = venue("spot", "BTC/USDT")
     acks = sample_lines("bitget", "v2_subscribe_ack") + sample_lines("bitget", "v1_subscribe_ack") + sample_lines("bitget", "v1_spot_ticker")
     for line in acks + sample_lines("bitget", "v1_mix_ticker")[:2]:
-        assert v.parse(line, RECV) == []
+        assert v.parse(line, RECV) == NOTHING
 
 
 # --- BBO ------------------------------------------------------------------------------------
@@ -110,43 +109,43 @@ def test_acks_parse_to_nothing() -> None:
 
 def test_spot_books1_sample_parses_to_the_best_bid_and_ask() -> None:
     v = venue("spot", "BTC/USDC")
-    [q] = v.parse(sample_lines("bitget", "v2_spot_books1")[0], RECV)
+    [q] = v.parse(sample_lines("bitget", "v2_spot_books1")[0], RECV).events
     assert q == Quote(v.venue_id, iid(v, "BTC/USDC"), 72354.67, 1.1646, 72377.25, 0.00408, 1730332859984 * MS, RECV)
 
 
 def test_futures_books1_samples_give_a_quote_and_skip_the_one_sided_book() -> None:
     v = venue("perp", "ADA/USDT:USDT", "AQT/USDT:USDT")
     lines = sample_lines("bitget", "v2_futures_books1")
-    [q] = v.parse(lines[0], RECV)
+    [q] = v.parse(lines[0], RECV).events
     assert q == Quote(v.venue_id, iid(v, "ADA/USDT:USDT"), 0.3553, 112096.0, 0.3555, 10230.0, 1730332859988 * MS, RECV)
-    assert v.parse(lines[1], RECV) == []  # no bids at all
+    assert v.parse(lines[1], RECV) == NOTHING  # no bids at all
 
 
 def test_futures_ticker_sample_gives_funding_and_with_ticker_bbo_a_quote() -> None:
     v = venue("perp", "STORJ/USDT:USDT")
     storj = iid(v, "STORJ/USDT:USDT")
     line = sample_lines("bitget", "v2_futures_ticker")[0]
-    [f] = v.parse(line, RECV)
+    [f] = v.parse(line, RECV).events
     assert f == Funding(v.venue_id, storj, 0.0001, 8.0, 1730361600000 * MS, 1730332823155 * MS, RECV)
     v.bbo_channel = "ticker"
-    q, f2 = v.parse(line, RECV)
+    q, f2 = v.parse(line, RECV).events
     assert q == Quote(v.venue_id, storj, 0.4705, 1367.3, 0.4708, 2535.3, 1730332823155 * MS, RECV)
     assert f2 == f
 
 
 def test_dated_coin_future_ticker_is_not_subscribed_and_ignored() -> None:
     v = venue("perp", "BTC/USD:BTC")
-    assert v.parse(sample_lines("bitget", "v2_futures_ticker")[1], RECV) == []  # BTCUSDZ24 is not the perpetual BTCUSD
+    assert v.parse(sample_lines("bitget", "v2_futures_ticker")[1], RECV) == NOTHING  # BTCUSDZ24 is not the perpetual BTCUSD
 
 
 def test_books5_and_books15_samples_parse_to_depth_snapshots() -> None:
     v = venue("spot", "BTC/USDT", "MANTA/USDT")
-    [b5] = v.parse(sample_lines("bitget", "v2_spot_books5")[0], RECV)
+    [b5] = v.parse(sample_lines("bitget", "v2_spot_books5")[0], RECV).events
     assert isinstance(b5, Book)
     assert b5.bids[0] == (21040.76, 0.0417) and b5.bids[-1] == (21040.6, 1.3357)
     assert b5.asks[0] == (21041.11, 0.0445) and len(b5.asks) == 5
     assert b5.exchange_ts_ns == 1656413855484 * MS
-    [b15] = v.parse(sample_lines("bitget", "v2_spot_books15")[0], RECV)
+    [b15] = v.parse(sample_lines("bitget", "v2_spot_books15")[0], RECV).events
     assert isinstance(b15, Book) and b15.bids == [(0.7139, 20.98)] and b15.asks == [(0.7146, 7.03)]
 
 
@@ -155,40 +154,41 @@ def test_books5_and_books15_samples_parse_to_depth_snapshots() -> None:
 
 def test_v2_books_snapshot_samples_build_books_without_checking_the_zero_checksum() -> None:
     v = venue("spot", "BRETT/USDT")
-    up, b = v.parse(sample_lines("bitget", "v2_spot_books")[0], RECV)
+    up, b = v.parse(sample_lines("bitget", "v2_spot_books")[0], RECV).events
     assert up == VenueStatus(v.venue_id, UP, "book synced", RECV, SPOT, iid(v, "BRETT/USDT"))
     assert isinstance(b, Book)
     assert b.bids == [(0.09694, 1213.91)] and b.asks == [(0.09707, 1600.0), (0.09711, 511.87)]
     assert b.exchange_ts_ns == 1730332800391 * MS
     f = venue("perp", "BEL/USDT:USDT")
-    _, fb = f.parse(sample_lines("bitget", "v2_futures_books")[0], RECV)
+    _, fb = f.parse(sample_lines("bitget", "v2_futures_books")[0], RECV).events
     assert isinstance(fb, Book) and fb.bids == [(0.542, 468.0), (0.5419, 1576.0)] and fb.asks == [(0.5426, 51.0)]
 
 
 def test_update_before_any_snapshot_is_ignored() -> None:
     v = venue("spot", "LMWR/USDT")
-    assert v.parse(sample_lines("bitget", "v2_spot_books")[1], RECV) == []
+    assert v.parse(sample_lines("bitget", "v2_spot_books")[1], RECV) == NOTHING
     f = venue("perp", "AXS/USDT:USDT")
-    assert f.parse(sample_lines("bitget", "v2_futures_books")[1], RECV) == []
+    assert f.parse(sample_lines("bitget", "v2_futures_books")[1], RECV) == NOTHING
 
 
 def test_real_v2_update_on_a_different_book_fails_its_checksum_and_resubscribes() -> None:
     v = venue("spot", "LMWR/USDT")
     lmwr = iid(v, "LMWR/USDT")
     v.parse(books_frame("snapshot", "LMWRUSDT", [["0.12300", "10"]], [["0.12400", "5"]], 0), RECV)
-    [status] = v.parse(sample_lines("bitget", "v2_spot_books")[1], RECV)  # venue checksum 1073441524
+    parsed = v.parse(sample_lines("bitget", "v2_spot_books")[1], RECV)  # venue checksum 1073441524
+    [status] = parsed.events
     assert isinstance(status, VenueStatus)
     assert (status.state, status.market, status.instrument) == (RESYNCING, SPOT, lmwr)
     assert status.reason.startswith("LMWRUSDT: checksum mismatch (venue 1073441524")
-    assert v.take_resyncs() == [lmwr]
+    assert parsed.resyncs == (lmwr,)
     assert v.snapshot_path(lmwr) is None
     assert [json.loads(m) for m in v.resubscribe_messages(lmwr)] == [
         {"op": "unsubscribe", "args": [{"instType": "SPOT", "channel": "books", "instId": "LMWRUSDT"}]},
         {"op": "subscribe", "args": [{"instType": "SPOT", "channel": "books", "instId": "LMWRUSDT"}]},
     ]
     # Updates are ignored until the fresh snapshot, which brings the book back up.
-    assert v.parse(books_frame("update", "LMWRUSDT", [["0.12306", "1"]], [], 123), RECV) == []
-    up, book = v.parse(books_frame("snapshot", "LMWRUSDT", [["0.12306", "3326.85"]], [["0.12400", "5"]], 0), RECV)
+    assert v.parse(books_frame("update", "LMWRUSDT", [["0.12306", "1"]], [], 123), RECV) == NOTHING
+    up, book = v.parse(books_frame("snapshot", "LMWRUSDT", [["0.12306", "3326.85"]], [["0.12400", "5"]], 0), RECV).events
     assert isinstance(book, Book) and book.bids == [(0.12306, 3326.85)]
     assert up == VenueStatus(v.venue_id, UP, "book synced", RECV, SPOT, lmwr)
 
@@ -200,7 +200,7 @@ def test_update_with_the_right_checksum_applies_and_deletes_zero_sizes() -> None
     checksum = signed_crc("5.081:536.2:5.085:144.6:5.090:1")
     frame = books_frame("update", "AXSUSDT", [["5.081", "536.2"], ["5.080", "0"]], [["5.085", "144.6"], ["5.090", "1"]], checksum,
                         ts=1730332859988, inst_type="USDT-FUTURES")
-    [b] = v.parse(frame, RECV)
+    [b] = v.parse(frame, RECV).events
     assert isinstance(b, Book)
     assert b.bids == [(5.081, 536.2)] and b.asks == [(5.085, 144.6), (5.09, 1.0)]
     assert b.exchange_ts_ns == 1730332859988 * MS
@@ -210,7 +210,8 @@ def test_update_with_the_right_checksum_applies_and_deletes_zero_sizes() -> None
 def test_real_v1_books_snapshot_and_six_updates_all_pass_their_checksums(kind: str, market: str, instrument: str) -> None:
     v = venue(market, instrument)
     lines = sample_lines("bitget", f"v1_{kind}_books_snapshot") + sample_lines("bitget", f"v1_{kind}_books_update")
-    events = [e for line in lines for e in v.parse(line, RECV)]
+    parsed = [v.parse(line, RECV) for line in lines]
+    events = [e for p in parsed for e in p.events]
     assert [type(e) for e in events] == [VenueStatus] + [Book] * 7  # UP once, then seven books
     books = events[1:]
     last = books[-1]
@@ -223,22 +224,24 @@ def test_real_v1_books_snapshot_and_six_updates_all_pass_their_checksums(kind: s
         assert last.bids[:2] == [(113.46, 21.79), (113.45, 37.63)]
         assert last.asks[:2] == [(113.52, 10.54), (113.53, 0.51)]
         assert last.exchange_ts_ns == 1649290079276 * MS
-    assert v.take_resyncs() == []
+    assert all(p.resyncs == () for p in parsed)
 
 
 def test_v1_update_with_one_size_changed_fails_the_checksum() -> None:
     v = venue("perp", "DASH/USDT:USDT")
     v.parse(sample_lines("bitget", "v1_mix_books_snapshot")[0], RECV)
     tampered = sample_lines("bitget", "v1_mix_books_update")[0].replace('"4.96"', '"4.97"', 1)
-    [status] = v.parse(tampered, RECV)
+    parsed = v.parse(tampered, RECV)
+    [status] = parsed.events
     assert isinstance(status, VenueStatus) and status.state == RESYNCING and status.market == PERP
+    assert parsed.resyncs == (status.instrument,)
 
 
 def test_crossed_book_after_update_is_resynced() -> None:
     v = venue("spot", "BTC/USDT")
     v.parse(books_frame("snapshot", "BTCUSDT", [["100", "1"]], [["101", "1"]], 0), RECV)
     checksum = signed_crc("102:1:101:1")
-    [status] = v.parse(books_frame("update", "BTCUSDT", [["102", "1"], ["100", "0"]], [], checksum), RECV)
+    [status] = v.parse(books_frame("update", "BTCUSDT", [["102", "1"], ["100", "0"]], [], checksum), RECV).events
     assert isinstance(status, VenueStatus) and status.state == RESYNCING and "crossed" in status.reason
 
 
@@ -261,7 +264,7 @@ def test_bad_frames_raise_frame_error(frame: str) -> None:
 
 def test_crossed_books1_reaches_the_engine_to_be_refused() -> None:
     frame = '{"action":"snapshot","arg":{"instType":"SPOT","channel":"books1","instId":"BTCUSDT"},"data":[{"asks":[["1","1"]],"bids":[["2","1"]],"ts":"1"}]}'
-    [q] = venue("spot", "BTC/USDT").parse(frame, RECV)
+    [q] = venue("spot", "BTC/USDT").parse(frame, RECV).events
     assert isinstance(q, Quote) and (q.bid, q.ask) == (2.0, 1.0)
 
 
@@ -269,4 +272,4 @@ def test_other_api_versions_without_v2_fields_produce_nothing() -> None:
     v = venue("perp", "DASH/USDT:USDT", "BTC/USDT:USDT")
     v3 = sample_lines("bitget", "v3_uta_futures_ticker") + sample_lines("bitget", "v3_uta_books") + sample_lines("bitget", "v3_uta_books1")
     for line in sample_lines("bitget", "v1_mix_ticker")[2:] + v3:
-        assert v.parse(line, RECV) == []
+        assert v.parse(line, RECV) == NOTHING

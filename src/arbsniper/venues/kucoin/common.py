@@ -1,0 +1,315 @@
+"""What KuCoin spot and KuCoin futures share: the token handshake, the envelope, control frames,
+depth snapshots, and the REST snapshot + buffered increments.
+
+Handshake: ``POST {rest}/api/v1/bullet-public`` answers::
+
+    {"code":"200000","data":{"token":"2neAiuYvAU61ZDXANAGAsiL4…","instanceServers":[{"endpoint":
+     "wss://ws-api-spot.kucoin.com/","encrypt":true,"protocol":"websocket","pingInterval":18000,"pingTimeout":10000}]}}
+
+The venue describes that request (``handshake``) and reads its answer (``on_handshake``); the
+session sends it before every connection attempt (the endpoint may change). Then
+``{endpoint}?token=…&connectId=…``, and every frame is an envelope::
+
+    {"id":"hQvf8jkno","type":"welcome"}                          (before it, no subscriptions)
+    {"id":"1545910590801","type":"pong"}                         (answer to {"id":…,"type":"ping"})
+    {"id":"1545910660739","type":"ack"}                          (subscribe with "response":true)
+    {"id":"x","type":"error","code":401,"data":"token is invalid"}
+    {"type":"message","topic":"/market/ticker:BTC-USDT","subject":"trade.ticker","data":{…}}
+
+Depth snapshots pushed over the socket (``level2Depth5`` / ``level2Depth50``, spot and futures)::
+
+    {"type":"message","topic":"/spotMarket/level2Depth5:BTC-USDT","subject":"level2","data":{
+     "asks":[["67996.7","1.14213262"],…],"bids":[["67996.6","0.37969491"],…],"timestamp":1729822226746}}
+
+REST L2 snapshots (spot ``level2_100``, futures ``level2/snapshot``)::
+
+    {"code":"200000","data":{"time":1619378326842,"sequence":"1612844051657",
+     "bids":[["0.00028678","3.70422021"]],"asks":[["0.00028717","14.04274325"]]}}
+
+Increments that arrive before the snapshot wait in a ``book.DeltaBuffer``; on the snapshot,
+those already in it are dropped and the rest must continue it (``book.continuity``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+from typing import ClassVar, Generic, TypeVar
+
+import msgspec
+
+from arbsniper.model import Book
+from arbsniper.venues.base import NOTHING, PONG, FrameError, Heartbeat, Parsed, RestRequest, Venue
+from arbsniper.venues.book import APPLY, STALE, DeltaBuffer, L2Book, continuity, valid_level
+
+BULLET_PATH = "/api/v1/bullet-public"
+PING = '{"id":"ping","type":"ping"}'
+FUNDING_INTERVAL_HOURS = 8.0
+
+_D = TypeVar("_D")
+
+
+def ts_ns(value: int) -> int:
+    """Venue timestamps come in ms (spot) or ns (futures): normalise by magnitude."""
+    if value >= 10**17:
+        return value
+    if value >= 10**14:
+        return value * 1_000
+    return value * 1_000_000
+
+
+def contracts_to_base(contracts: float, multiplier: float) -> float:
+    """Base units in ``contracts``; divides by the integer contracts-per-unit so 83 x 0.01 is 0.83 exactly."""
+    if multiplier < 1.0:
+        return contracts / round(1.0 / multiplier)
+    return contracts * multiplier
+
+
+# --- wire types -------------------------------------------------------------------------------
+
+
+class Envelope(msgspec.Struct):
+    type: str = ""
+    topic: str = ""
+    subject: str = ""
+    code: int | str | None = None
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+class _Depth(msgspec.Struct):
+    asks: list[tuple[float, float]]
+    bids: list[tuple[float, float]]
+    timestamp: int = 0
+    ts: int = 0
+
+
+class _SnapshotData(msgspec.Struct):
+    sequence: int
+    bids: list[tuple[float, float]]
+    asks: list[tuple[float, float]]
+    time: int = 0
+    ts: int = 0
+
+
+class _Snapshot(msgspec.Struct):
+    code: str
+    data: _SnapshotData | None = None
+    msg: str = ""
+
+
+class _InstanceServer(msgspec.Struct):
+    endpoint: str
+    pingInterval: int = 18_000
+    pingTimeout: int = 10_000
+
+
+class _BulletData(msgspec.Struct):
+    token: str
+    instanceServers: list[_InstanceServer]
+
+
+class _Bullet(msgspec.Struct):
+    code: str
+    data: _BulletData | None = None
+    msg: str = ""
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+_DEPTH = msgspec.json.Decoder(_Depth, strict=False)
+_SNAPSHOT = msgspec.json.Decoder(_Snapshot, strict=False)
+_BULLET = msgspec.json.Decoder(_Bullet, strict=False)
+DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError)
+
+
+class KuCoinVenue(Venue, Generic[_D]):
+    """The part of a KuCoin market that does not depend on the market: handshake, control frames,
+    depth snapshots, REST snapshot + buffered increments (``_D``: the market's increment type)."""
+
+    name = "kucoin"
+    max_instruments_per_connection: ClassVar[int] = 50  # spot: 2 topics, futures: 3 per symbol
+    max_messages_per_s = 5.0  # the venue allows 100 client messages per 10 s
+    lifetime_s: ClassVar[float] = 23.5 * 3600.0  # the token is valid 24 h
+    rest_base: ClassVar[str]  # the market's REST host
+    snapshot_prefix: ClassVar[str]  # REST path of an L2 snapshot, up to the symbol
+    gap_expected: ClassVar[str] = ""  # how a gap message states the sequence it expected
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._pending: DeltaBuffer[_D] = DeltaBuffer()
+        self._ids = itertools.count(1)
+        self.token: str | None = None
+        self.endpoint: str | None = None
+        self.welcomed = False
+        # Until the bullet response says otherwise (it normally says 18 s / 10 s).
+        self._heartbeat = Heartbeat("json", 18.0, 28.0, PING)
+
+    # --- protocol facts ---------------------------------------------------------------------
+
+    def heartbeat(self) -> Heartbeat:
+        return self._heartbeat
+
+    def rest_endpoint(self) -> str:
+        return self.rest_url or self.rest_base
+
+    def ws_url(self) -> str:
+        if self.token is None:
+            raise RuntimeError("kucoin: no token yet; POST bullet-public first (handshake / on_handshake)")
+        endpoint = (self.base_url or self.endpoint or "").rstrip("/")
+        return f"{endpoint}/?token={self.token}&connectId={secrets.token_hex(8)}"
+
+    def handshake(self) -> RestRequest:
+        """A fresh token and endpoint before every connection attempt (the URL may change)."""
+        return RestRequest("POST", self.rest_endpoint() + BULLET_PATH)
+
+    def on_handshake(self, body: bytes | str) -> None:
+        """Take the token, endpoint and ping rule from a bullet-public response."""
+        try:
+            bullet = _BULLET.decode(body)
+        except DECODE_ERRORS as exc:
+            raise FrameError(f"kucoin: bad bullet-public response: {exc}") from None
+        if bullet.code != "200000" or bullet.data is None or not bullet.data.instanceServers:
+            raise FrameError(f"kucoin: bullet-public refused: code={bullet.code} msg={bullet.msg!r}")
+        server = bullet.data.instanceServers[0]
+        if server.pingInterval <= 0 or server.pingTimeout <= 0:
+            raise FrameError("kucoin: bullet-public gave a non-positive ping interval")
+        self.token = bullet.data.token
+        self.endpoint = server.endpoint
+        interval_s = server.pingInterval / 1000.0
+        self._heartbeat = Heartbeat("json", interval_s, interval_s + server.pingTimeout / 1000.0, PING)
+
+    def subscribe_frame(self, topic: str) -> str:
+        return f'{{"id":{next(self._ids)},"type":"subscribe","topic":"{topic}","privateChannel":false,"response":true}}'
+
+    def snapshot_path(self, instrument_id: int) -> str | None:
+        return self.snapshot_prefix + self.native_of(instrument_id)
+
+    def on_connected(self, recv_ts_ns: int) -> Parsed:
+        self.welcomed = False
+        self._pending.clear()
+        return super().on_connected(recv_ts_ns)
+
+    def multiplier(self, native: str) -> float:
+        """Base units per contract (1 on spot)."""
+        return 1.0
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
+        try:
+            env = _ENVELOPE.decode(frame)
+        except DECODE_ERRORS as exc:
+            raise FrameError(f"kucoin: not a KuCoin frame: {exc}") from None
+        kind = env.type
+        if kind == "message":
+            try:
+                return self.message(env, recv_ts_ns)
+            except DECODE_ERRORS as exc:
+                raise FrameError(f"kucoin: bad {env.topic} data: {exc}") from None
+        if kind == "pong":
+            return PONG
+        if kind == "welcome":
+            self.welcomed = True
+            return NOTHING
+        if kind in ("ack", "notice"):
+            return NOTHING
+        if kind == "error":
+            raise FrameError(f"kucoin: venue error {env.code}: {bytes(env.data).decode(errors='replace')}")
+        raise FrameError(f"kucoin: unknown frame type {kind!r}")
+
+    def message(self, env: Envelope, recv_ts_ns: int) -> Parsed:
+        """One ``"type":"message"`` frame of the market's topics."""
+        raise NotImplementedError
+
+    def depth_snapshot(self, iid: int, native: str, data: msgspec.Raw, recv_ts_ns: int) -> Parsed:
+        """A pushed ``level2Depth5``/``level2Depth50`` book: the top levels as they are."""
+        d = _DEPTH.decode(data)
+        m = self.multiplier(native)
+        for price, size in itertools.chain(d.bids, d.asks):
+            if not valid_level(price, size):
+                raise FrameError(f"kucoin: bad level {price}/{size} for {native}")
+        n = self.book_depth
+        bids = sorted(((p, contracts_to_base(s, m)) for p, s in d.bids if s > 0.0), reverse=True)[:n]
+        asks = sorted((p, contracts_to_base(s, m)) for p, s in d.asks if s > 0.0)[:n]
+        if bids and asks and bids[0][0] >= asks[0][0]:
+            raise FrameError(f"kucoin: crossed depth snapshot for {native}")
+        ts = d.timestamp or d.ts
+        return Parsed((Book(self.venue_id, iid, bids, asks, ts_ns(ts) if ts else recv_ts_ns, recv_ts_ns),))
+
+    # --- increments on a REST snapshot ----------------------------------------------------------
+
+    def span(self, delta: _D) -> tuple[int, int, int]:
+        """(first sequence, last sequence, venue time) of one increment."""
+        raise NotImplementedError
+
+    def apply_delta(self, iid: int, book: L2Book, delta: _D) -> None:
+        """Apply one increment that continues the book."""
+        raise NotImplementedError
+
+    def on_delta(self, iid: int, native: str, delta: _D, recv_ts_ns: int) -> Parsed:
+        """One live increment: buffered while the book waits for its snapshot, else applied if it
+        continues the book; a gap drops the book for a new snapshot."""
+        book = self.book(iid)
+        if not book.valid:
+            # No book yet: keep the increment; the first one asks for a snapshot.
+            return self.resync(iid, f"{native}: awaiting snapshot", recv_ts_ns) if self._pending.add(iid, delta) else NOTHING
+        first, last, venue_ts = self.span(delta)
+        rule = continuity(book.seq, first, last)
+        if rule == STALE:
+            return NOTHING  # already in the book
+        if rule != APPLY:
+            parsed = self.resync(iid, f"{native}: sequence gap: expected {self.gap_expected}{book.seq + 1}, got {first}", recv_ts_ns)
+            self._pending.restart(iid, [delta])
+            return parsed
+        self.apply_delta(iid, book, delta)
+        if book.is_crossed():
+            return self.resync(iid, f"{native}: book crossed after update", recv_ts_ns)
+        return Parsed((self.book_event(iid, book, ts_ns(venue_ts) if venue_ts else recv_ts_ns, recv_ts_ns, book.seq),))
+
+    def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> Parsed:
+        """Install a REST L2 snapshot (spot ``level2_100``, futures ``level2/snapshot``) and replay
+        the buffered increments that continue it."""
+        iid = instrument_id
+        native = self.native_of(iid)
+        try:
+            snap = _SNAPSHOT.decode(body)
+        except DECODE_ERRORS as exc:
+            raise FrameError(f"kucoin: bad L2 snapshot for {native}: {exc}") from None
+        if snap.code != "200000" or snap.data is None:
+            raise FrameError(f"kucoin: L2 snapshot for {native} refused: code={snap.code} msg={snap.msg!r}")
+        data = snap.data
+        mult = self.multiplier(native)
+        book = self.book(iid)
+        book.clear()
+        for price, size in data.bids:
+            if not valid_level(price, size):
+                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
+            book.set_bid(price, contracts_to_base(size, mult))
+        for price, size in data.asks:
+            if not valid_level(price, size):
+                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
+            book.set_ask(price, contracts_to_base(size, mult))
+        last = book.seq = data.sequence
+        self.on_snapshot(iid, last)
+        pending = self._pending.take(iid)
+        ts = data.ts or data.time
+        exchange_ts = ts_ns(ts) if ts else recv_ts_ns
+        for delta in pending:
+            first, end, venue_ts = self.span(delta)
+            rule = continuity(book.seq, first, end)
+            if rule == STALE:
+                continue
+            if rule != APPLY:
+                # The buffered stream starts after the snapshot (or has a hole): fetch another.
+                self._pending.restart(iid, [m for m in pending if self.span(m)[1] > book.seq])
+                return self.resync(iid, f"{native}: snapshot {last} older than buffered sequence {first}", recv_ts_ns)
+            self.apply_delta(iid, book, delta)
+            if venue_ts:
+                exchange_ts = ts_ns(venue_ts)
+        if book.is_crossed():
+            return self.resync(iid, f"{native}: book crossed after snapshot", recv_ts_ns)
+        book.valid = True
+        return Parsed((self.synced(iid, recv_ts_ns), self.book_event(iid, book, exchange_ts, recv_ts_ns, book.seq)))
+
+    def on_snapshot(self, iid: int, sequence: int) -> None:
+        """A snapshot at ``sequence`` was installed (spot notes it for the straddling increment)."""
+        return None
