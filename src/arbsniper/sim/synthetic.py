@@ -29,10 +29,23 @@ from arbsniper.venues.base import EventSink
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    """One instrument traded on one venue."""
+    """One instrument traded on one venue, with what the venue's REST listing says of it.
+
+    Units as in ``venues.metadata.InstrumentMeta``: ``contract_size`` is base units per contract
+    (1.0: the venue's sizes are base units), ``lot_size`` / ``min_size`` in base units, ``tick``
+    and ``min_notional`` in the quote currency. Each venue's simulator renders these in the
+    venue's own REST format and units, and publishes sizes in the venue's own unit.
+    """
 
     venue: str
     instrument: str
+    contract_size: float = 1.0
+    lot_size: float = 0.0  # 0: the simulator picks one fitting the price
+    tick: float = 0.0  # 0: the synthetic market's tick for the price
+    min_size: float = 0.0
+    min_notional: float = 0.0
+    funding_interval_hours: float = 8.0  # perpetuals
+    status: str = "trading"  # venues.metadata status: trading / halted / prelaunch / delisted
 
 
 @dataclass(slots=True)

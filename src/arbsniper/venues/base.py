@@ -29,6 +29,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, MarketEvent, Quote, VenueStatus
 from arbsniper.venues.book import MAX_SIZE, L2Book
+from arbsniper.venues.metadata import InstrumentMeta, MetadataSource, RestRequest
 
 
 class Parsed(msgspec.Struct, frozen=True, gc=False):
@@ -47,14 +48,6 @@ class Parsed(msgspec.Struct, frozen=True, gc=False):
 
 NOTHING = Parsed()  # acks, greetings, ignored channels: shared, no allocation per frame
 PONG = Parsed(pong=True)
-
-
-@dataclass(frozen=True, slots=True)
-class RestRequest:
-    """An HTTP request a venue needs made (KuCoin's token); the session's REST helper sends it."""
-
-    method: str  # "GET" or "POST"
-    url: str
 
 
 class FrameError(ValueError):
@@ -85,7 +78,7 @@ class Heartbeat:
     payload: str = ""
 
 
-class Venue:
+class Venue(MetadataSource):
     """One venue market (e.g. Binance spot) for a set of unified instruments.
 
     Subclasses set the class attributes and implement ``ws_url``, ``subscribe_messages``,
@@ -101,6 +94,11 @@ class Venue:
     With no instruments given the venue is *open*: it parses every symbol it sees, deriving the
     unified name from the native symbol (``arbsniper parse``, sample tests). Otherwise frames for
     symbols that were not asked for are ignored.
+
+    Instruments are given as unified names or, normally, as the venue's ``InstrumentMeta``
+    (``metadata.py``): the parser converts sizes with its ``contract_size`` and takes the
+    funding interval from it. On a market whose sizes are contracts (``sizes_in_contracts``) a
+    symbol without metadata has no known unit: ``contract_size`` refuses it, never guesses.
 
     ``base_url`` / ``rest_url`` override the venue's endpoints (tests, the simulator, proxies);
     a ``{market}`` placeholder in them is replaced by ``spot`` or ``perp``.
@@ -118,9 +116,10 @@ class Venue:
         self,
         market: str,
         symbols: SymbolMap,
-        instruments: Sequence[str] = (),
+        instruments: Sequence[str | InstrumentMeta] = (),
         base_url: str | None = None,
         rest_url: str | None = None,
+        metadata: Sequence[InstrumentMeta] = (),
     ) -> None:
         if market not in self.markets:
             raise ValueError(f"{self.name}: no {market!r} market (has {', '.join(self.markets)})")
@@ -128,7 +127,11 @@ class Venue:
         self.kind = SPOT if market == "spot" else PERP
         self.symbols = symbols
         self.venue_id = symbols.venue_id(self.name)
-        self.instruments = list(instruments)
+        metas = [m for m in instruments if isinstance(m, InstrumentMeta)]
+        self.instruments = [m.instrument if isinstance(m, InstrumentMeta) else m for m in instruments]
+        # Metadata by native symbol: the subscribed instruments' and, in open mode (parse, replay),
+        # any the caller knows, so a recording of a contract-sized market parses in base units.
+        self.metadata: dict[str, InstrumentMeta] = {m.native_symbol: m for m in (*metadata, *metas)}
         self.base_url = base_url.replace("{market}", market).rstrip("/") if base_url else None
         self.rest_url = rest_url.replace("{market}", market).rstrip("/") if rest_url else None
         self.open = not self.instruments
@@ -137,11 +140,12 @@ class Venue:
         # their BTC markets "BTCUSDT", so the shared SymbolMap cannot answer this alone.
         self._native: dict[str, int] = {}
         self._native_of: dict[int, str] = {}
-        for inst in self.instruments:
+        for item in instruments:
+            inst = item.instrument if isinstance(item, InstrumentMeta) else item
             parsed = parse_instrument(inst)
             if parsed.is_perp != (self.kind == PERP):
                 raise ValueError(f"{self.name} {market}: {inst} is not a {market} instrument")
-            self._register(self.native_symbol(inst), inst)
+            self._register(item.native_symbol if isinstance(item, InstrumentMeta) else self.native_symbol(inst), inst)
 
     # ---- protocol facts, per venue -------------------------------------------------------
 
@@ -230,6 +234,24 @@ class Venue:
             return self._register(native, unified)
         except InstrumentError as exc:
             raise FrameError(f"{self.name} {self.market}: symbol {native!r}: {exc}") from None
+
+    def meta_of(self, native: str) -> InstrumentMeta | None:
+        """The metadata of a native symbol, when known."""
+        return self.metadata.get(native)
+
+    def contract_size(self, native: str) -> float:
+        """Base units per unit of this market's size fields for ``native`` (cold path: cache it).
+
+        1.0 where the venue's sizes are base units; where they are contracts the metadata says,
+        and a symbol without metadata is a ``FrameError`` (a size in an unknown unit is worse
+        than no size).
+        """
+        meta = self.metadata.get(native)
+        if meta is not None:
+            return meta.contract_size
+        if self.sizes_in_contracts:
+            raise FrameError(f"{self.name} {self.market}: no metadata for {native}: its size unit (contracts) is unknown")
+        return 1.0
 
     def native_of(self, instrument_id: int) -> str:
         return self._native_of[instrument_id]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from arbsniper.venues.base import RestRequest
+from arbsniper.venues.metadata import RestRequest
 
 TIMEOUT_S = 10.0
 
