@@ -55,21 +55,21 @@ class BinanceSim(SimVenueServer):
         else:
             conn.send(json.dumps({"code": 2, "msg": f"Invalid request: unknown method {method}", "id": rid}))
 
-    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]]) -> tuple[int, str]:
+    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]], body: bytes = b"") -> tuple[int, str]:
         if path not in ("/api/v3/depth", "/fapi/v1/depth") or (path == "/fapi/v1/depth") != (market == "perp"):
             return 404, '{"code":-1,"msg":"not found"}'
         sym = query.get("symbol", [""])[0]
         for inst, book in self.books.items():
             if market_of(inst) == market and native_symbol(inst) == sym:
-                body: dict[str, object] = {
+                answer: dict[str, object] = {
                     "lastUpdateId": self.update_id[inst],
                     "bids": [[fmt(p), fmt(s)] for p, s in book.bids],
                     "asks": [[fmt(p), fmt(s)] for p, s in book.asks],
                 }
                 if market == "perp":
                     ms = book.ts_ns // 1_000_000
-                    body = {"lastUpdateId": body["lastUpdateId"], "E": ms, "T": ms, "bids": body["bids"], "asks": body["asks"]}
-                return 200, json.dumps(body)
+                    answer = {"lastUpdateId": answer["lastUpdateId"], "E": ms, "T": ms, "bids": answer["bids"], "asks": answer["asks"]}
+                return 200, json.dumps(answer)
         return 400, '{"code":-1121,"msg":"Invalid symbol."}'
 
     # ---- market data ---------------------------------------------------------------------

@@ -14,14 +14,12 @@ Speaks what ``venues/kucoin/`` reads:
   whole contracts before publishing it: that rounded book is the venue's reference book.
 
 The bullet is a POST, which the WebSocket server's plain-HTTP path does not take, so this server
-answers REST on a second port with aiohttp (``rest_url`` points there).
+answers REST on the server's REST port (``rest_url`` points there).
 """
 
 from __future__ import annotations
 
 import json
-
-from aiohttp import web
 
 from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, market_of
 from arbsniper.sim.synthetic import SimBook, SimFunding
@@ -58,40 +56,10 @@ class KuCoinSim(SimVenueServer):
         self.tokens: set[str] = set()
         self.tokens_used: list[str] = []  # the token of each WebSocket connection, in order
         self.ping_interval_ms = PING_INTERVAL_MS  # what bullet-public tells clients
-        self.rest_port = 0
-        self._rest_runner: web.AppRunner | None = None
-
-    async def start(self, port: int = 0) -> None:
-        await super().start(port)
-        app = web.Application()
-        app.router.add_route("*", "/{market}/{path:.*}", self._http)
-        self._rest_runner = web.AppRunner(app, access_log=None)
-        await self._rest_runner.setup()
-        await web.TCPSite(self._rest_runner, self.host, 0).start()
-        self.rest_port = self._rest_runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        if self._rest_runner is not None:
-            await self._rest_runner.cleanup()
-            self._rest_runner = None
-        await super().stop()
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://{self.host}:{self.rest_port}/{{market}}"
-
-    async def _http(self, request: web.Request) -> web.Response:
-        market = request.match_info["market"]
-        self.rest_requests.append(f"{request.method} {request.path_qs}")
-        if market not in self.markets:
-            return web.Response(status=404, text='{"code":"404000","msg":"Not Found"}', content_type="application/json")
-        query = {k: request.query.getall(k) for k in request.query}
-        status, body = self.rest(request.method, market, "/" + request.match_info["path"], query)
-        return web.Response(status=status, text=body, content_type="application/json")
 
     # ---- handshake and control -------------------------------------------------------------
 
-    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]]) -> tuple[int, str]:
+    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]], body: bytes = b"") -> tuple[int, str]:
         if path == "/api/v1/bullet-public":
             if method != "POST":
                 return 405, '{"code":"400000","msg":"POST only"}'

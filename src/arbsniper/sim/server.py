@@ -29,6 +29,7 @@ from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import picows
+from aiohttp import web
 
 from arbsniper.instruments import parse_instrument
 from arbsniper.sim.synthetic import Listing, SimBook, SimFunding
@@ -155,18 +156,30 @@ class SimVenueServer:
         self._server: asyncio.Server | None = None
         self._pinger: asyncio.Task[None] | None = None
         self._timer: asyncio.Task[None] | None = None
+        self.rest_port = 0
+        self._rest_runner: web.AppRunner | None = None
 
     # ---- life cycle ---------------------------------------------------------------------
 
     async def start(self, port: int = 0) -> None:
         self._server = await picows.ws_create_server(self._factory, self.host, port)
         self.port = self._server.sockets[0].getsockname()[1]
+        # REST on a port of its own (aiohttp): real HTTP, bodies included (Hyperliquid POSTs /info).
+        app = web.Application()
+        app.router.add_route("*", "/{market}/{path:.*}", self._http)
+        self._rest_runner = web.AppRunner(app, access_log=None)
+        await self._rest_runner.setup()
+        await web.TCPSite(self._rest_runner, self.host, 0).start()
+        self.rest_port = self._rest_runner.addresses[0][1]
         if self.server_ping_interval_s:
             self._pinger = asyncio.create_task(self._ping_loop(self.server_ping_interval_s))
         if self.timer_interval_s:
             self._timer = asyncio.create_task(self._timer_loop(self.timer_interval_s))
 
     async def stop(self) -> None:
+        if self._rest_runner is not None:
+            await self._rest_runner.cleanup()
+            self._rest_runner = None
         for task in (self._pinger, self._timer):
             if task is not None:
                 task.cancel()
@@ -186,7 +199,18 @@ class SimVenueServer:
 
     @property
     def rest_url(self) -> str:
-        return f"http://{self.host}:{self.port}/{{market}}"
+        """REST base URL for connectors (``{market}`` filled in by ``Venue``)."""
+        return f"http://{self.host}:{self.rest_port}/{{market}}"
+
+    async def _http(self, request: web.Request) -> web.Response:
+        market = request.match_info["market"]
+        self.rest_requests.append(f"{request.method} {request.path_qs}")
+        if market not in self.markets:
+            return web.Response(status=404, text='{"error":"not found"}', content_type="application/json")
+        query = {k: request.query.getall(k) for k in request.query}
+        body = await request.read()
+        status, text = self.rest(request.method, market, "/" + request.match_info["path"], query, body)
+        return web.Response(status=status, text=text, content_type="application/json")
 
     async def _ping_loop(self, interval: float) -> None:
         while True:
@@ -210,14 +234,6 @@ class SimVenueServer:
         query = parse_qs(split.query)
         if market not in self.markets:
             return None
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            self.rest_requests.append(f"{request.method.decode()} {request.path.decode()}")
-            status, body = self.rest(request.method.decode(), market, rest_path, query)
-            if status == 200:
-                resp = picows.WSUpgradeResponse.create_ok_response(body.encode(), {"Content-Type": "application/json"})
-            else:
-                resp = picows.WSUpgradeResponse.create_error_response(status, body.encode(), {"Content-Type": "application/json"})
-            return picows.WSUpgradeResponseWithListener(resp, None)
         return _Listener(SimConnection(self, market, rest_path, query))
 
     # ---- what subclasses implement --------------------------------------------------------
@@ -231,8 +247,8 @@ class SimVenueServer:
     def on_timer(self) -> None:
         """Called every ``timer_interval_s`` (e.g. Coinbase's 1/s heartbeats messages)."""
 
-    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]]) -> tuple[int, str]:
-        """A REST request on the same port; (status, JSON body)."""
+    def rest(self, method: str, market: str, path: str, query: dict[str, list[str]], body: bytes = b"") -> tuple[int, str]:
+        """A REST request (on ``rest_port``): method, market, the venue's own path, query, body; (status, JSON body)."""
         return 404, '{"error":"not found"}'
 
     def on_book(self, book: SimBook, prev: SimBook | None) -> None:
