@@ -1,17 +1,16 @@
 """The simulator's server side: local WebSocket (+ REST) servers that speak a venue's protocol.
 
 One ``SimVenueServer`` subclass per venue (``sim/binance.py`` …) serves every market of that
-venue on one local port; the first path segment names the market, the rest is the venue's own
-path. Connectors are pointed at it with ``base_url = server.base_url`` (which carries the
+venue on one local WebSocket port and one REST port (aiohttp); the first path segment names the
+market, the rest is the venue's own path. Connectors are pointed at it with ``base_url = server.base_url`` (which carries the
 ``{market}`` placeholder that ``Venue`` fills in) and ``rest_url = server.rest_url``:
 
     ws://127.0.0.1:PORT/spot/stream?streams=btcusdt@bookTicker   (Binance spot)
-    http://127.0.0.1:PORT/perp/fapi/v1/depth?symbol=BTCUSDT      (Binance USD-M REST)
+    http://127.0.0.1:RESTPORT/perp/fapi/v1/depth?symbol=BTCUSDT  (Binance USD-M REST)
 
 Servers are driven by ``publish(update)`` with the synthetic market's ``SimBook`` /
 ``SimFunding`` updates and turn them into the venue's own messages (BBO, L2 snapshot + deltas
-with sequence ids / checksums, funding). Plain HTTP requests on the same port are REST calls
-(``rest``). Sends are synchronous (picows), so one publish costs no task and no await.
+with sequence ids / checksums, funding). Requests on the REST port go to ``rest``. Sends are synchronous (picows), so one publish costs no task and no await.
 
 Faults are injected on request: ``drop_connections``, ``faults.mute_pongs`` (stop answering
 pings), ``faults.silent`` (send nothing: a half-open socket), ``faults.delay_s``,
