@@ -182,6 +182,23 @@ class Venue(MetadataSource):
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
         raise NotImplementedError
 
+    def parse_binary(self, frame: bytes, recv_ts_ns: int) -> Parsed:
+        """A binary frame (Paradex's SBE channel data); most venues send none: a FrameError."""
+        raise FrameError(f"{self.name} {self.market}: unexpected binary frame ({len(frame)} bytes)")
+
+    # ---- REST polled while connected, per venue ------------------------------------------------
+
+    poll_interval_s: ClassVar[float] = 0.0  # > 0: the session sends ``poll_requests`` this often
+
+    def poll_requests(self) -> list[RestRequest]:
+        """Requests the session repeats every ``poll_interval_s`` while connected (data no channel
+        carries, e.g. Coinbase futures funding); default none."""
+        return []
+
+    def on_poll(self, request: RestRequest, body: bytes, recv_ts_ns: int) -> Parsed:
+        """Events from one polled answer (pure, like ``parse``)."""
+        raise NotImplementedError
+
     def on_connected(self, recv_ts_ns: int) -> Parsed:
         """Forget per-connection state (books, sequences) when a new connection starts.
 
