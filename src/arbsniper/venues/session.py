@@ -94,12 +94,13 @@ class SessionStats:
 class _Listener(picows.WSListener):
     """picows callbacks: everything that happens per frame happens here, synchronously."""
 
-    __slots__ = ("session", "parts")
+    __slots__ = ("session", "parts", "binary")
 
     def __init__(self, session: VenueSession) -> None:
         super().__init__()
         self.session = session
         self.parts: list[bytes] | None = None
+        self.binary = False  # the message being reassembled from continuation frames is binary
 
     def on_ws_frame(self, transport: picows.WSTransport, frame: picows.WSFrame) -> None:
         s = self.session
@@ -107,17 +108,19 @@ class _Listener(picows.WSListener):
         now = time.time_ns()
         s.last_frame_ns = now
         if mt is picows.WSMsgType.TEXT or mt is picows.WSMsgType.BINARY:
+            binary = mt is picows.WSMsgType.BINARY
             if not frame.fin:
                 self.parts = [frame.get_payload_as_bytes()]
+                self.binary = binary
                 return
-            s.on_data(frame.get_payload_as_bytes(), now)
+            s.on_data(frame.get_payload_as_bytes(), now, binary)
         elif mt is picows.WSMsgType.CONTINUATION:
             if self.parts is None:
                 return
             self.parts.append(frame.get_payload_as_bytes())
             if frame.fin:
                 data, self.parts = b"".join(self.parts), None
-                s.on_data(data, now)
+                s.on_data(data, now, self.binary)
         elif mt is picows.WSMsgType.PING:
             # Answer with a copy of the payload, as Binance and Paradex require.
             transport.send_pong(frame.get_payload_as_bytes())
@@ -176,14 +179,14 @@ class VenueSession:
 
     # ---- the frame path ------------------------------------------------------------------
 
-    def on_data(self, data: bytes, recv_ns: int) -> None:
-        """Parse one complete text frame and push its events; never raises."""
+    def on_data(self, data: bytes, recv_ns: int, binary: bool = False) -> None:
+        """Parse one complete frame (text, or binary: ``parse_binary``) and push its events; never raises."""
         st = self.stats
         st.frames += 1
         st.bytes += len(data)
         venue = self.venue
         try:
-            parsed = venue.parse(data, recv_ns)
+            parsed = venue.parse_binary(data, recv_ns) if binary else venue.parse(data, recv_ns)
         except FrameError as exc:
             st.bad_frames += 1
             st.last_bad_frame = str(exc)
