@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.redis is not None:
         from arbsniper.bus.redis import RedisSignalPublisher
 
-        app.add_consumer("redis", RedisSignalPublisher(config.redis, url=args.redis or None).consume)
+        app.add_redis(RedisSignalPublisher(config.redis, url=args.redis or None))
     return asyncio.run(app.run(args.duration))
 
 
@@ -102,7 +102,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 def _hostport(text: str) -> tuple[str, int] | None:
-    from arbsniper.metrics import parse_hostport
+    from arbsniper.httpd import parse_hostport
 
     if text.lower() == "off":
         return None
@@ -114,7 +114,7 @@ def _hostport(text: str) -> tuple[str, int] | None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
-    from arbsniper.services import IngestService
+    from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
     from arbsniper.venues.connect import ConnectorSource, build_venues
 
@@ -144,7 +144,7 @@ def _run_service(name: str, main: Coroutine[Any, Any, int]) -> int:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
-    from arbsniper.services import EngineService, parse_shard
+    from arbsniper.services.engine import EngineService, parse_shard
 
     config = _load(args)
     setup_logging(config.log_level)

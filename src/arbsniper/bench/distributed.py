@@ -56,7 +56,7 @@ def _ingest_child(conn: Any, config_data: dict[str, Any], endpoint: str, seconds
 
     import msgspec
 
-    from arbsniper.services import IngestService
+    from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
 
     config = msgspec.convert(config_data, Config)
@@ -85,7 +85,7 @@ def _engine_child(conn: Any, config_data: dict[str, Any], endpoint: str, redis_u
 
     import msgspec
 
-    from arbsniper.services import EngineService
+    from arbsniper.services.engine import EngineService
 
     config = msgspec.convert(config_data, Config)
     service = EngineService(config, connect=[endpoint], redis_url=redis_url, http=None, name="bench")

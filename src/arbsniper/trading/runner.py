@@ -37,6 +37,7 @@ from typing import Any, TextIO, TypeVar
 from arbsniper.bus.inproc import Subscription
 from arbsniper.config import VENUE_NAMES, Config
 from arbsniper.instruments import parse_instrument
+from arbsniper.metrics import OPEN_POSITIONS, TRADER_SIGNALS, TRADES, TRADES_REFUSED, TRADING_HALTED, Part
 from arbsniper.model import Signal
 from arbsniper.trading import risk as rk
 from arbsniper.trading.ledger import Ledger, leg_rows, order_row, pnl_summary, trade_row
@@ -664,6 +665,12 @@ class Runner:
         out["signals_seen"] = self.signals_seen
         out["refused_this_run"] = dict(self.refused)
         return out
+
+    def samples(self) -> list[Part]:
+        """For ``/metrics`` (the trader's own, or the embedded run's)."""
+        return [TRADER_SIGNALS(self.signals_seen), TRADES(self.trades_opened), TRADES_REFUSED,
+                *(TRADES_REFUSED(n, reason=r) for r, n in sorted(self.refused.items())),
+                OPEN_POSITIONS(len(self.portfolio.trades)), TRADING_HALTED(0.0 if self.risk.halted() is None else 1.0)]
 
     def stats(self) -> dict[str, Any]:
         return {"signals": self.signals_seen, "trades": self.trades_opened, "open": len(self.portfolio.trades),
