@@ -41,6 +41,13 @@ def connect(url: str, timeout_ms: int) -> aioredis.Redis:
     )
 
 
+def cancel_requested() -> bool:
+    """Whether the running task was asked to stop. redis-py can swallow a cancellation that lands
+    mid-command (the command then just returns), so every loop that retries checks this."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 def default_instance(name: str = "arbsniper") -> str:
     """A name unique to this process: ``<name>-<host>-<pid>-<random>``."""
     return f"{name}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"

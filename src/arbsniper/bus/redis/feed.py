@@ -12,7 +12,14 @@ from typing import Any, cast
 import msgspec
 import redis.asyncio as aioredis
 
-from arbsniper.bus.redis.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, RETRYABLE, connect, redact_url
+from arbsniper.bus.redis.connection import (
+    BACKOFF_MAX_S,
+    BACKOFF_MIN_S,
+    RETRYABLE,
+    cancel_requested,
+    connect,
+    redact_url,
+)
 from arbsniper.config import RedisConfig
 from arbsniper.logs import RateLimited
 from arbsniper.model import Signal, signal_from_json
@@ -125,6 +132,8 @@ class SignalFeed:
 
     async def __anext__(self) -> Signal:
         while True:
+            if cancel_requested():
+                raise asyncio.CancelledError
             if self._pending:
                 return self._pending.popleft()
             try:

@@ -34,6 +34,7 @@ from arbsniper.bus.redis.connection import (
     BACKOFF_MAX_S,
     BACKOFF_MIN_S,
     RETRYABLE,
+    cancel_requested,
     connect,
     default_instance,
     redact_url,
@@ -139,6 +140,8 @@ class RedisSignalPublisher:
         """Drain the buffer into Redis until cancelled; retry with back-off while Redis is away."""
         backoff = BACKOFF_MIN_S
         while True:
+            if cancel_requested():
+                raise asyncio.CancelledError
             if not self._inflight and not await self._take():
                 await self._ping()
                 continue

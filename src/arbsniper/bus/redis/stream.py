@@ -20,7 +20,14 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from arbsniper.bus.redis.connection import BACKOFF_MAX_S, BACKOFF_MIN_S, RETRYABLE, connect, redact_url
+from arbsniper.bus.redis.connection import (
+    BACKOFF_MAX_S,
+    BACKOFF_MIN_S,
+    RETRYABLE,
+    cancel_requested,
+    connect,
+    redact_url,
+)
 from arbsniper.config import RedisConfig
 from arbsniper.logs import RateLimited
 from arbsniper.model import Signal, signal_from_json
@@ -183,6 +190,8 @@ class SignalStreamReader:
     async def __anext__(self) -> StreamEntry:
         """The next entry (waiting as long as it takes); ack it when handled."""
         while not self._buffer:
+            if cancel_requested():
+                raise asyncio.CancelledError
             self._buffer.extend(await self.read())
         return self._buffer.popleft()
 
