@@ -265,9 +265,11 @@ class App:
     async def _drain(self) -> None:
         """Whatever arrived before the stop still goes through the engine, then every open
         opportunity closes, so history holds the end of each one; then the consumers' queues close."""
-        self._process(self.market.drain_nowait())
-        self.engine.close_all(time.time_ns())
-        self.signals.close()
+        try:
+            self._process(self.market.drain_nowait())
+            self.engine.close_all(time.time_ns())
+        finally:
+            self.signals.close()
 
     # -- observability ---------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:

@@ -164,7 +164,7 @@ SIGNALS = Family("arbsniper_signals_total", "counter",
                  "Signals by lifecycle event: generated (run, engine) or received (dashboard)", ("event",))
 OPEN = Family("arbsniper_open_opportunities", "gauge", "Opportunities open now")
 QUEUE_PUSHED = Family("arbsniper_queue_pushed_total", "counter", "Items offered to a queue", ("queue",))
-QUEUE_DROPPED = Family("arbsniper_queue_dropped_total", "counter", "Items dropped from a queue (conflated or shed when full)",
+QUEUE_DROPPED = Family("arbsniper_queue_dropped_total", "counter", "Items dropped from a queue: conflated, shed when full, refused by Redis",
                        ("queue",))
 QUEUE_DEPTH = Family("arbsniper_queue_depth", "gauge", "Items waiting in a queue", ("queue",))
 ZMQ_CONNECTED = Family("arbsniper_zmq_connected", "gauge", "1 while at least one ingest endpoint is connected")

@@ -17,7 +17,8 @@ awaited; ``close()`` releases what the role holds (sockets, connections, the ops
 Signals stay caught until the end, so a second Ctrl-C cannot cut a flush short.
 
 The exit code is 0 for a clean stop and 1 when a task, ``drain`` or ``close`` failed; every
-failure is logged once.
+failure is logged once. A failed ``drain`` cancels the consumers rather than wait for an input
+that may never close.
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ async def run_until_stopped(
             for t in producers:
                 t.cancel()
             await asyncio.gather(*producers, return_exceptions=True)
-            failed |= await _step("drain", drain)
+            if await _step("drain", drain):
+                failed = True
+                for t in consumers:  # their input may never close now: do not wait for it
+                    t.cancel()
         finally:
             try:
                 await asyncio.gather(*consumers, return_exceptions=True)

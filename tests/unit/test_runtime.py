@@ -92,3 +92,15 @@ async def test_a_consumer_failing_while_draining_and_a_failing_drain_give_1_but_
     consumers = [asyncio.create_task(bad_consumer())]
     code = await run_until_stopped([], consumers, duration=0.01, drain=bad_drain, close=role.close)
     assert code == 1 and role.log == ["close"]
+
+
+async def test_a_failing_drain_cancels_the_consumers_instead_of_waiting_for_them():
+    role = Role()
+
+    async def broken_drain() -> None:
+        raise RuntimeError("could not close the input")
+
+    consumers = [asyncio.create_task(role.consumer())]  # its input never closes
+    code = await asyncio.wait_for(run_until_stopped([], consumers, duration=0.01, drain=broken_drain,
+                                                    close=role.close), 5)
+    assert code == 1 and consumers[0].cancelled() and role.log == ["close"]
