@@ -28,6 +28,7 @@ import apprise
 from arbsniper.bus.inproc import Subscription
 from arbsniper.config import AlertsConfig, ConfigError, redact_url
 from arbsniper.logs import RateLimited
+from arbsniper.metrics import ALERTS, Part
 from arbsniper.model import Signal
 
 log = logging.getLogger("arbsniper.alerts")
@@ -148,6 +149,10 @@ class Alerter:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+
+    def samples(self) -> list[Part]:
+        """``arbsniper_alerts_total{outcome}`` for ``/metrics``."""
+        return [ALERTS, *(ALERTS(getattr(self, k), outcome=k) for k in ("sent", "failed", "suppressed", "dropped"))]
 
     def stats(self) -> dict[str, Any]:
         return {

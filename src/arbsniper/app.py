@@ -2,19 +2,19 @@
 
 One asyncio loop runs everything. Sources push normalized events into a conflating queue; the
 engine task drains it in batches (one await per batch, none per event) and publishes signals to
-a fan-out; cold-path consumers (history, JSON output, log lines) each read their own queue.
+a fan-out; cold-path consumers (history, JSON output, log lines, dashboard, trader, alerts, Redis)
+each read their own queue. ``runtime.run_until_stopped`` runs it; ``App`` is the ``Pipeline`` the
+dashboard reads (``web.pipeline``), and reports the same metric names as the distributed roles.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
-import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from arbsniper.bus.inproc import ConflatingQueue, FanOut, Subscription
@@ -22,11 +22,27 @@ from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.history import HistoryWriter, history_path
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import Signal, signal_to_json
+from arbsniper.metrics import (
+    DROPS,
+    MESSAGES,
+    STAGE_RECEIVE_SIGNAL,
+    LatencyHistogram,
+    Part,
+    engine_samples,
+    per_venue,
+    process_samples,
+    queue_samples,
+)
+from arbsniper.model import MarketEvent, Signal, signal_to_json
+from arbsniper.runtime import run_until_stopped
 from arbsniper.venues.base import MarketSource
 
 if TYPE_CHECKING:
     from arbsniper.alerts import Alerter
+    from arbsniper.bus.redis import RedisSignalPublisher
+    from arbsniper.trading.runner import Runner
+
+Consumer = Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]
 
 log = logging.getLogger("arbsniper.app")
 
@@ -72,17 +88,20 @@ class App:
         self.sources = list(sources)
         self.market = ConflatingQueue(config.bus.market_capacity)
         self.signals: FanOut[Signal] = FanOut(config.bus.signal_capacity)
-        self.engine = Engine(symbols, config, self.signals.publish)
+        self.engine = Engine(symbols, config, self._emit)
         self.json_out = json_out
         self.human_out = human_out
         self.history_enabled = history and config.history.enabled
         self.history_file = history_path(config.data_dir)
         self.history_written = 0
         self.started = time.monotonic()
-        self._consumers: list[tuple[Subscription[Signal], Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]]] = []
+        self.processed: list[int] = []  # market events through the engine, by venue id
+        self.lat_receive = LatencyHistogram()  # the signals' latency_us: venue frame received → emitted
+        self._consumers: list[tuple[Subscription[Signal], Consumer]] = []
         self.pnl: Callable[[], Mapping[str, Any] | None] | None = None  # paper P&L, shown by the dashboard
         self.alerter: Alerter | None = None
-        self._stop: asyncio.Event | None = None
+        self.redis: RedisSignalPublisher | None = None
+        self._stop = asyncio.Event()
         # Subscriptions exist before the engine can emit, so no consumer misses a signal.
         if self.history_enabled:
             self._consumers.append((self.signals.subscribe("history"), self._history_consumer))
@@ -90,19 +109,19 @@ class App:
             self._consumers.append((self.signals.subscribe("json"), self._json_consumer))
         if human_out is not None:
             self._consumers.append((self.signals.subscribe("log"), self._human_consumer))
-        self.runner: Any = None  # the strategy runner (trading.runner.Runner) when trading
+        self.runner: Runner | None = None  # the strategy runner when trading
         if trade:
             from arbsniper.trading.runner import embedded_runner
 
             self.attach_runner(embedded_runner(config, self.engine, out=human_out))
 
-    def attach_runner(self, runner: Any) -> None:
+    def attach_runner(self, runner: Runner) -> None:
         """Trade the signals: the runner gets its own queue and reads ``self.engine``'s books."""
         self.runner = runner
         self.add_consumer("trader", runner.consume)
         self.pnl = _every(PNL_EVERY_S, runner.pnl_summary)  # the dashboard's P&L panel
 
-    def add_consumer(self, name: str, consume: Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]) -> Subscription[Signal]:
+    def add_consumer(self, name: str, consume: Consumer) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
         sub = self.signals.subscribe(name)
         self._consumers.append((sub, consume))
@@ -121,18 +140,38 @@ class App:
         self.alerter = Alerter(self.config.alerts)
         self.add_consumer("alerts", self.alerter.consume)
 
+    def add_redis(self, publisher: RedisSignalPublisher) -> None:
+        """Publish every signal to Redis as an engine does, from a consumer of its own."""
+        self.redis = publisher
+        self.add_consumer("redis", publisher.consume)
+
     def stop(self) -> None:
         """Ask a running ``run()`` to shut down cleanly, as SIGINT would."""
-        if self._stop is not None:
-            self._stop.set()
+        self._stop.set()
+
+    # -- hot path ----------------------------------------------------------------------------
+    def _emit(self, s: Signal) -> None:
+        self.lat_receive.observe(round(s.latency_us * 1000))
+        self.signals.publish(s)
+
+    def _process(self, batch: Iterable[MarketEvent]) -> None:
+        on_event = self.engine.on_event
+        processed = self.processed
+        for ev in batch:
+            v = ev.venue
+            try:
+                processed[v] += 1
+            except IndexError:
+                processed.extend([0] * (v + 1 - len(processed)))
+                processed[v] += 1
+            on_event(ev)
 
     # -- tasks -------------------------------------------------------------------------------
     async def _engine_loop(self) -> None:
-        on_event = self.engine.on_event
         market = self.market
+        process = self._process
         while True:
-            for ev in await market.drain():
-                on_event(ev)
+            process(await market.drain())
 
     async def _expire_loop(self) -> None:
         while True:
@@ -202,51 +241,37 @@ class App:
 
     # -- run -----------------------------------------------------------------------------------
     async def run(self, duration: float | None = None) -> int:
-        """Run until ``duration`` elapses or SIGINT/SIGTERM; then shut down cleanly."""
+        """Run until ``duration`` elapses, ``stop()`` or SIGINT/SIGTERM; then shut down cleanly.
+
+        Returns the exit code (``runtime.run_until_stopped``).
+        """
         self.engine.grow()
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
-        loop = asyncio.get_running_loop()
-        self._stop = stop = asyncio.Event()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
-        workers = [
+        producers = [
             asyncio.create_task(self._engine_loop(), name="engine"),
             asyncio.create_task(self._expire_loop(), name="expire"),
             asyncio.create_task(self._stats_loop(), name="stats"),
+            *(asyncio.create_task(src.run(self.market.push), name=f"source:{type(src).__name__}") for src in self.sources),
         ]
-        sources = [asyncio.create_task(src.run(self.market.push), name=f"source:{type(src).__name__}") for src in self.sources]
-        failed: BaseException | None = None
-        try:
-            waiters = [asyncio.create_task(stop.wait())] + sources + workers
-            done, _ = await asyncio.wait(waiters, timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                if t is not waiters[0] and not t.cancelled() and t.exception() is not None:
-                    failed = t.exception()
-                    log.error("task %s failed: %r", t.get_name(), failed)
-            waiters[0].cancel()
-        finally:
-            for t in sources + workers:
-                t.cancel()
-            await asyncio.gather(*sources, *workers, return_exceptions=True)
-            # Whatever arrived before the stop still goes through the engine, then every open
-            # opportunity closes, so history holds the end of each one.
-            for ev in self.market.drain_nowait():
-                self.engine.on_event(ev)
-            self.engine.close_all(time.time_ns())
-            self.signals.close()
-            await asyncio.gather(*consumers, return_exceptions=True)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
+        code = await run_until_stopped(producers, consumers, duration=duration, stop=self._stop, drain=self._drain)
         st = self.engine.stats()
         log.info("stopped", extra={"fields": {
             "events": st["events"], "opened": st["opened"], "closed": st["closed"],
             "history_written": self.history_written, "uptime_s": f"{time.monotonic() - self.started:.1f}",
         }})
-        return 1 if failed is not None else 0
+        return code
 
+    async def _drain(self) -> None:
+        """Whatever arrived before the stop still goes through the engine, then every open
+        opportunity closes, so history holds the end of each one; then the consumers' queues close."""
+        try:
+            self._process(self.market.drain_nowait())
+            self.engine.close_all(time.time_ns())
+        finally:
+            self.signals.close()
+
+    # -- observability ---------------------------------------------------------------------------
     def stats(self) -> dict[str, object]:
         return {
             "uptime_s": time.monotonic() - self.started,
@@ -256,3 +281,26 @@ class App:
             "history_written": self.history_written,
             "trader": self.runner.stats() if self.runner is not None else None,
         }
+
+    def samples(self) -> list[Part]:
+        """``/metrics`` of the embedded process: the names the distributed roles use for the same things."""
+        names = self.symbols.venues
+        ids = sorted({v for v, n in enumerate(self.processed) if n} | set(self.market.dropped_by_venue))
+        out = process_samples("run", self.started)
+        out += engine_samples(self.engine.stats(), self.engine.state.ni)
+        out += per_venue(MESSAGES, dict(enumerate(self.processed)), names, ids)
+        out += per_venue(DROPS, self.market.dropped_by_venue, names, ids)
+        m = self.market
+        out += queue_samples("market", m.pushed, m.dropped, len(m))
+        for sub in self.signals.subscriptions:
+            out += queue_samples(f"signals:{sub.name}", sub.pushed, sub.dropped, len(sub))
+        for part in (self.redis, self.runner, self.alerter):
+            if part is not None:
+                out += part.samples()
+        return out
+
+    def histograms(self) -> dict[str, LatencyHistogram]:
+        out = {STAGE_RECEIVE_SIGNAL: self.lat_receive}
+        if self.redis is not None:
+            out.update(self.redis.histograms())
+        return out

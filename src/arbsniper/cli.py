@@ -80,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.redis is not None:
         from arbsniper.bus.redis import RedisSignalPublisher
 
-        app.add_consumer("redis", RedisSignalPublisher(config.redis, url=args.redis or None).consume)
+        app.add_redis(RedisSignalPublisher(config.redis, url=args.redis or None))
     return asyncio.run(app.run(args.duration))
 
 
@@ -102,20 +102,22 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         return 2
 
 
-def _hostport(text: str) -> tuple[str, int] | None:
-    from arbsniper.metrics import parse_hostport
+def _http(command: str, text: str) -> tuple[str, int] | None:
+    """``--http HOST:PORT`` (``off``: None); a bad value stops the command with a message (exit 2)."""
+    from arbsniper.httpd import parse_hostport
 
     if text.lower() == "off":
         return None
     try:
         return parse_hostport(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        print(f"arbsniper {command}: --http: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
-    from arbsniper.services import IngestService
+    from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
     from arbsniper.venues.connect import ConnectorSource, build_venues
 
@@ -129,7 +131,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                                               seed=args.seed if args.seed is not None else config.demo.seed)]
     else:
         sources = [ConnectorSource(build_venues(config, symbols))]
-    service = IngestService(config, sources, symbols, bind=args.bind, http=_hostport(args.http))
+    service = IngestService(config, sources, symbols, bind=args.bind, http=_http("ingest", args.http))
     return _run_service("ingest", service.run(args.duration))
 
 
@@ -145,7 +147,7 @@ def _run_service(name: str, main: Coroutine[Any, Any, int]) -> int:
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
-    from arbsniper.services import EngineService, parse_shard
+    from arbsniper.services.engine import EngineService, parse_shard
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -157,7 +159,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
     instruments = [n.strip() for n in args.instruments.split(",") if n.strip()] if args.instruments else None
     http = args.http if args.http is not None else f"127.0.0.1:{9102 + (shard[0] if shard else 0)}"
     service = EngineService(config, shard=shard, instruments=instruments, connect=args.connect,
-                            redis_url=args.redis, http=_hostport(http), name=args.name)
+                            redis_url=args.redis, http=_http("engine", http), name=args.name)
     return _run_service("engine", service.run(args.duration))
 
 
@@ -185,7 +187,7 @@ def cmd_trader(args: argparse.Namespace) -> int:
 
     config = _load(args)
     setup_logging(config.log_level)
-    return run_trader(config, args)
+    return run_trader(config, args, http=_http("trader", args.http))
 
 
 def cmd_ledger(args: argparse.Namespace) -> int:
@@ -299,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--group", default="traders", help="consumer group (default traders)")
     p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long")
+    p.add_argument("--http", default="off", metavar="HOST:PORT", help="serve /health and /metrics (default off)")
     p.add_argument("--live", action="store_true", help="trade through ccxt with keys from the environment")
     p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
     p.add_argument("--halt", action="store_true", help="engage the kill switch: running traders open no new trade")

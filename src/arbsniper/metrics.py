@@ -1,61 +1,68 @@
-"""Operations endpoints: ``/health`` (JSON) and ``/metrics`` (Prometheus text) for every service.
+"""What every role measures and how ``/metrics`` shows it: one histogram type, one collector, one
+vocabulary of metric names (the README's table lists the same families, mode by mode).
 
 The hot path never calls prometheus_client: it bumps plain counters and ``LatencyHistogram``s
-(a bisect and two additions), and a custom collector turns them into Prometheus metric families
-only when ``/metrics`` is scraped. Each service builds its own ``CollectorRegistry``, so several
-services (or tests) in one process never share metrics.
+(a bisect and two additions). Each part of a role (engine, queue, Redis publisher, hub, alerter,
+trader) reports ``Sample``s of the families below from its own counters; a role's
+``ServiceCollector`` turns them into Prometheus families only when ``/metrics`` is scraped. Each
+role builds its own ``CollectorRegistry`` (``make_registry``), so several roles or tests in one
+process never share metrics. Serving them is ``httpd.ops_routes``::
 
-For other services (the dashboard, the trader)::
+    registry = make_registry(ServiceCollector(role.samples, role.histograms))
+    app = Starlette(routes=[*my_routes, *ops_routes(role.health, registry)])
 
-    registry = CollectorRegistry()
-    registry.register(ServiceCollector(lambda: samples, lambda: {"stage": hist}))
-    app = Starlette(routes=[*my_routes, *ops_routes(lambda: {"status": "ok", ...}, registry)])
-    # or, for a service without a web app of its own:
-    server = OpsServer(make_ops_app(health, registry), "127.0.0.1", 9103); await server.start()
+A family appears in the exposition as soon as a part declares it (yields the ``Family`` itself),
+even before it has a sample: what a mode serves does not depend on what happened yet.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
+import math
+import time
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-import msgspec
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
+from arbsniper import __version__
+
 # Latency buckets from 1 µs to 5 s (upper bounds, seconds): the stages span microseconds
-# (in-process) to milliseconds (network hops, Redis round trips).
+# (in-process) to hundreds of milliseconds (network hops, Redis round trips, browser pushes).
 LATENCY_BUCKETS_S: tuple[float, ...] = (
     1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4,
     1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 )
 
-# The stages a market event and its signal go through in the distributed deployment.
+# The stages of ``arbsniper_stage_latency_seconds{stage}``: a market event and its signal.
 STAGE_INGEST_PUBLISH = "receive_to_ingest_publish"  # venue frame received → sent on ZeroMQ (ingest)
 STAGE_ENGINE_RECEIVE = "ingest_publish_to_engine_receive"  # sent → taken off the SUB socket (engine)
 STAGE_SIGNAL = "engine_receive_to_signal"  # taken off the socket → signal emitted (engine)
-STAGE_REDIS = "signal_to_redis_publish"  # emitted → Redis confirmed the write (engine)
+STAGE_RECEIVE_SIGNAL = "receive_to_signal"  # venue frame received → signal emitted (the signal's latency_us)
+STAGE_REDIS = "signal_to_redis_publish"  # emitted → Redis confirmed the write (engine, run --redis)
 STAGE_TOTAL = "receive_to_redis_publish"  # venue frame received → Redis confirmed (end to end)
+STAGE_PUSH = "signal_to_push"  # emitted → pushed to the browsers (dashboard)
 
 
 class LatencyHistogram:
-    """Fixed-bucket histogram of nanosecond durations; ``observe`` is cheap enough for the hot path."""
+    """Fixed-bucket histogram of nanosecond durations; ``observe`` is cheap enough for the hot path.
+
+    With ``window`` it also keeps the newest raw values, for exact percentiles (the dashboard's
+    counters); a benchmark sets ``keep = []`` to keep every value.
+    """
 
     __slots__ = ("bounds_ns", "counts", "sum_ns", "count", "keep")
 
-    def __init__(self, buckets_s: Iterable[float] = LATENCY_BUCKETS_S) -> None:
+    def __init__(self, buckets_s: Iterable[float] = LATENCY_BUCKETS_S, window: int = 0) -> None:
         self.bounds_ns = [int(round(b * 1e9)) for b in buckets_s]
         self.counts = [0] * (len(self.bounds_ns) + 1)  # the last one is +Inf
         self.sum_ns = 0
         self.count = 0
-        self.keep: list[int] | None = None  # set to a list to also keep every raw value (benchmarks)
+        self.keep: deque[int] | list[int] | None = deque(maxlen=window) if window else None
 
     def observe(self, ns: int) -> None:
         if ns < 0:
@@ -66,13 +73,16 @@ class LatencyHistogram:
         if self.keep is not None:
             self.keep.append(ns)
 
+    def observe_s(self, seconds: float) -> None:
+        self.observe(round(seconds * 1e9))
+
     def cumulative(self) -> list[tuple[str, float]]:
         """Prometheus buckets: (upper bound as text, observations ≤ it), ending with +Inf."""
         out: list[tuple[str, float]] = []
         acc = 0
         for bound, c in zip(self.bounds_ns, self.counts, strict=False):
             acc += c
-            out.append((_fmt_bound(bound / 1e9), acc))
+            out.append((repr(float(bound / 1e9)), acc))
         out.append(("+Inf", acc + self.counts[-1]))
         return out
 
@@ -88,6 +98,14 @@ class LatencyHistogram:
                 return bound / 1e9
         return float("inf")
 
+    def percentiles(self, *qs: float) -> list[float | None]:
+        """Nearest-rank percentiles (seconds) of the kept values; None while none are kept."""
+        if not self.keep:
+            return [None] * len(qs)
+        data = sorted(self.keep)
+        n = len(data)
+        return [data[min(n - 1, max(0, math.ceil(q * n) - 1))] / 1e9 for q in qs]
+
     def as_dict(self) -> dict[str, Any]:
         """Summary for ``/health``: count, mean and bucket-resolution p50/p99 in µs."""
         p50, p99 = self.quantile(0.5), self.quantile(0.99)
@@ -99,48 +117,161 @@ class LatencyHistogram:
         }
 
 
-def _fmt_bound(seconds: float) -> str:
-    return repr(float(seconds))
+# -- the vocabulary -------------------------------------------------------------------------------
+
+Kind = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One metric family: its name as exposed (counters end in ``_total``), type, help, labels."""
+
+    name: str
+    kind: Kind
+    doc: str
+    labels: tuple[str, ...] = ()
+
+    def __call__(self, value: float, **labels: str) -> Sample:
+        """One sample of this family."""
+        return Sample(self, value, labels)
 
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    """One counter or gauge value for ``/metrics``; ``name`` without ``_total`` for counters."""
+    """One counter or gauge value of a family, with its labels."""
 
-    name: str
-    doc: str
+    family: Family
     value: float
     labels: Mapping[str, str] = field(default_factory=dict)
-    kind: str = "counter"  # or "gauge"
+
+
+INFO = Family("arbsniper_info", "gauge", "Always 1: the role this process plays", ("service", "name", "shard", "version"))
+UPTIME = Family("arbsniper_uptime_seconds", "gauge", "Seconds since this process started")
+MESSAGES = Family("arbsniper_messages_total", "counter",
+                  "Market events passed on, by venue: published on ZeroMQ (ingest), processed by the engine (run, engine)",
+                  ("venue",))
+RECEIVED = Family("arbsniper_received_total", "counter", "Market events received from the sources, by venue", ("venue",))
+DROPS = Family("arbsniper_drops_total", "counter",
+               "Market events dropped by conflation (a newer one for the same kind, venue and instrument replaced it)",
+               ("venue",))
+VENUE_UP = Family("arbsniper_venue_up", "gauge", "1 while the venue's market connection is up", ("venue", "market"))
+QUOTE_AGE = Family("arbsniper_venue_quote_age_seconds", "gauge", "Age of the venue's newest quote", ("venue",))
+MARKET_EVENTS = Family("arbsniper_market_events_total", "counter", "Market events applied to the engine's state, by kind",
+                       ("kind",))
+REJECTED = Family("arbsniper_rejected_total", "counter", "Market events refused, by reason", ("reason",))
+INSTRUMENTS = Family("arbsniper_instruments", "gauge", "Instruments the engine holds and signals on")
+SIGNALS = Family("arbsniper_signals_total", "counter",
+                 "Signals by lifecycle event: generated (run, engine) or received (dashboard)", ("event",))
+OPEN = Family("arbsniper_open_opportunities", "gauge", "Opportunities open now")
+QUEUE_PUSHED = Family("arbsniper_queue_pushed_total", "counter", "Items offered to a queue", ("queue",))
+QUEUE_DROPPED = Family("arbsniper_queue_dropped_total", "counter", "Items dropped from a queue: conflated, shed when full, refused by Redis",
+                       ("queue",))
+QUEUE_DEPTH = Family("arbsniper_queue_depth", "gauge", "Items waiting in a queue", ("queue",))
+ZMQ_CONNECTED = Family("arbsniper_zmq_connected", "gauge", "1 while at least one ingest endpoint is connected")
+REDIS_CONNECTED = Family("arbsniper_redis_connected", "gauge", "1 while Redis answers")
+REDIS_PUBLISHED = Family("arbsniper_redis_published_total", "counter", "Signals written to Redis")
+REDIS_RECONNECTS = Family("arbsniper_redis_reconnects_total", "counter", "Times Redis came back after being unreachable")
+STAGE_LATENCY = Family("arbsniper_stage_latency_seconds", "histogram", "Latency per pipeline stage", ("stage",))
+WEB_CLIENTS = Family("arbsniper_web_clients", "gauge", "Browsers connected to the dashboard")
+ALERTS = Family("arbsniper_alerts_total", "counter", "Alerts, by outcome", ("outcome",))
+TRADER_SIGNALS = Family("arbsniper_trader_signals_total", "counter", "Open and update signals the trader considered")
+TRADES = Family("arbsniper_trades_total", "counter", "Trades opened")
+TRADES_REFUSED = Family("arbsniper_trades_refused_total", "counter", "Signals not traded, by reason", ("reason",))
+OPEN_POSITIONS = Family("arbsniper_open_positions", "gauge", "Trades not yet closed")
+TRADING_HALTED = Family("arbsniper_trading_halted", "gauge", "1 while no new trade may open (kill switch, ledger error)")
+
+FAMILIES: tuple[Family, ...] = (
+    INFO, UPTIME, MESSAGES, RECEIVED, DROPS, VENUE_UP, QUOTE_AGE, MARKET_EVENTS, REJECTED, INSTRUMENTS, SIGNALS,
+    OPEN, QUEUE_PUSHED, QUEUE_DROPPED, QUEUE_DEPTH, ZMQ_CONNECTED, REDIS_CONNECTED, REDIS_PUBLISHED,
+    REDIS_RECONNECTS, STAGE_LATENCY, WEB_CLIENTS, ALERTS, TRADER_SIGNALS, TRADES, TRADES_REFUSED, OPEN_POSITIONS,
+    TRADING_HALTED,
+)
+"""Every family any role serves (the README's metrics table, in the same order)."""
+
+# Reasons of ``arbsniper_rejected_total`` from the engine's market state (``Engine.stats()`` keys).
+STATE_REJECT_REASONS = ("out_of_order", "crossed", "invalid", "ignored_down")
+EVENT_KINDS = ("quotes", "books", "fundings", "statuses")
+
+Part = Sample | Family
+"""What a part reports: samples, and the families it serves (declared even while empty)."""
+
+
+# -- samples of the parts every role shares -------------------------------------------------------
+
+def process_samples(service: str, started: float, name: str = "", shard: str = "") -> list[Part]:
+    """``arbsniper_info`` and ``arbsniper_uptime_seconds`` (``started``: ``time.monotonic()`` at start)."""
+    return [INFO(1.0, service=service, name=name or service, shard=shard, version=__version__),
+            UPTIME(time.monotonic() - started)]
+
+
+def per_venue(family: Family, counts: Mapping[int, int], venues: Sequence[str], ids: Iterable[int]) -> Iterator[Part]:
+    """``family{venue}`` for each venue id in ``ids`` (0 where ``counts`` has none)."""
+    yield family
+    for v in ids:
+        yield family(counts.get(v, 0), venue=venues[v])
+
+
+def queue_samples(name: str, pushed: float, dropped: float, depth: float) -> list[Part]:
+    """The three queue families for one queue."""
+    return [QUEUE_PUSHED(pushed, queue=name), QUEUE_DROPPED(dropped, queue=name), QUEUE_DEPTH(depth, queue=name)]
+
+
+def engine_samples(stats: Mapping[str, Any], instruments: int) -> Iterator[Part]:
+    """What an ``Engine`` counts (``Engine.stats()``): events by kind, refusals, signals, open, instruments."""
+    yield MARKET_EVENTS
+    for k in EVENT_KINDS:
+        yield MARKET_EVENTS(stats[k], kind=k)
+    yield REJECTED
+    for k in STATE_REJECT_REASONS:
+        yield REJECTED(stats[k], reason=k)
+    yield SIGNALS
+    for event, key in (("open", "opened"), ("update", "updated"), ("close", "closed")):
+        yield SIGNALS(stats[key], event=event)
+    yield OPEN(stats["open"])
+    yield INSTRUMENTS(instruments)
+
+
+def venue_samples(venues: Iterable[Mapping[str, Any]]) -> Iterator[Part]:
+    """Connection state per venue market and quote age, from the engine view's venue health rows."""
+    yield VENUE_UP
+    yield QUOTE_AGE
+    for v in venues:
+        for market, up in v["markets"].items():
+            yield VENUE_UP(1.0 if up else 0.0, venue=v["venue"], market=market)
+        if v["last_quote_age_ms"] is not None:
+            yield QUOTE_AGE(v["last_quote_age_ms"] / 1e3, venue=v["venue"])
+
+
+# -- exposition ------------------------------------------------------------------------------------
+
+Histograms = Callable[[], Mapping[str, LatencyHistogram]]
 
 
 class ServiceCollector(Collector):
-    """Turns a service's counters and latency histograms into Prometheus families at scrape time."""
+    """Turns a role's samples and stage histograms into Prometheus families at scrape time."""
 
-    def __init__(self, samples: Callable[[], Iterable[Sample]],
-                 histograms: Callable[[], Mapping[str, LatencyHistogram]] | None = None,
-                 histogram_name: str = "arbsniper_stage_latency_seconds") -> None:
+    def __init__(self, samples: Callable[[], Iterable[Part]], histograms: Histograms | None = None) -> None:
         self.samples = samples
         self.histograms = histograms
-        self.histogram_name = histogram_name
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
-        families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
-        for s in self.samples():
-            fam = families.get(s.name)
-            if fam is None:
-                labels = sorted(s.labels)
-                cls = CounterMetricFamily if s.kind == "counter" else GaugeMetricFamily
-                fam = families[s.name] = cls(s.name, s.doc, labels=labels)
-            fam.add_metric([s.labels[k] for k in sorted(s.labels)], s.value)
+        families: dict[Family, CounterMetricFamily | GaugeMetricFamily] = {}
+        for item in self.samples():
+            fam = item if isinstance(item, Family) else item.family
+            out = families.get(fam)
+            if out is None:
+                cls = CounterMetricFamily if fam.kind == "counter" else GaugeMetricFamily
+                out = families[fam] = cls(fam.name, fam.doc, labels=fam.labels)
+            if isinstance(item, Sample):
+                if len(item.labels) != len(fam.labels):
+                    raise ValueError(f"{fam.name}: labels {sorted(item.labels)}, expected {list(fam.labels)}")
+                out.add_metric([item.labels[k] for k in fam.labels], item.value)
         yield from families.values()
         if self.histograms is not None:
-            hists = self.histograms()
-            if hists:
-                fam_h = HistogramMetricFamily(self.histogram_name, "Latency per pipeline stage", labels=["stage"])
-                for stage, h in hists.items():
-                    fam_h.add_metric([stage], h.cumulative(), h.sum_ns / 1e9)
-                yield fam_h
+            hist = HistogramMetricFamily(STAGE_LATENCY.name, STAGE_LATENCY.doc, labels=STAGE_LATENCY.labels)
+            for stage, h in self.histograms().items():
+                hist.add_metric([stage], h.cumulative(), h.sum_ns / 1e9)
+            yield hist
 
 
 def make_registry(*collectors: Collector) -> CollectorRegistry:
@@ -149,96 +280,3 @@ def make_registry(*collectors: Collector) -> CollectorRegistry:
     for c in collectors:
         registry.register(c)
     return registry
-
-
-_json = msgspec.json.Encoder()
-
-
-def ops_routes(health: Callable[[], Mapping[str, Any]], registry: CollectorRegistry) -> list[Any]:
-    """Starlette routes ``GET /health`` and ``GET /metrics``, to mount in any service's app."""
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    async def health_endpoint(request: Request) -> Response:
-        return Response(_json.encode(health()), media_type="application/json")
-
-    async def metrics_endpoint(request: Request) -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return [Route("/health", health_endpoint), Route("/metrics", metrics_endpoint)]
-
-
-def make_ops_app(health: Callable[[], Mapping[str, Any]], registry: CollectorRegistry) -> Any:
-    """A Starlette app serving only ``/health`` and ``/metrics``."""
-    from starlette.applications import Starlette
-
-    return Starlette(routes=ops_routes(health, registry))
-
-
-def parse_hostport(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (or ``:PORT``, host 127.0.0.1) to a tuple; a clear error otherwise."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise ValueError(f"expected HOST:PORT, got {text!r}")
-    return (host.strip("[]") or "127.0.0.1"), int(port)
-
-
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket bound now (``port`` 0 = any free one), so a busy port fails at start."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family)
-
-
-def in_loop_server(app: Any, **config: Any) -> Any:
-    """A ``uvicorn.Server`` for ``app`` that runs inside the caller's event loop and leaves
-    SIGINT/SIGTERM to the process's own shutdown (serve it with ``serve(sockets=[sock])``)."""
-    import uvicorn
-
-    class _Server(uvicorn.Server):
-        @contextlib.contextmanager
-        def capture_signals(self) -> Iterator[None]:
-            yield
-
-    return _Server(uvicorn.Config(app, access_log=False, lifespan="off", **config))
-
-
-class OpsServer:
-    """uvicorn serving an ASGI app inside the caller's event loop (no threads, no signal capture).
-
-    ``port=0`` picks a free port; ``port`` holds the bound one after ``start``.
-    """
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.app = app
-        self.host = host
-        self.port = port
-        self._server: Any = None
-        self._task: asyncio.Task[None] | None = None
-        self._sock: socket.socket | None = None
-
-    async def start(self) -> None:
-        sock = listen_socket(self.host, self.port)
-        self._sock = sock
-        self.port = sock.getsockname()[1]
-        self._server = in_loop_server(self.app, log_level="warning")
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name=f"ops:{self.port}")
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()  # raises what stopped it
-                raise RuntimeError("ops server stopped during start-up")
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._task is not None:
-            try:
-                async with asyncio.timeout(3.0):
-                    await self._task
-            except TimeoutError:
-                self._task.cancel()
-            except Exception:  # noqa: BLE001 - already stopping; what it died of was logged by uvicorn
-                pass
-        if self._sock is not None:
-            self._sock.close()

@@ -226,13 +226,15 @@ def test_ingest_two_engine_shards_and_a_consumer_group_over_real_redis(redis_ser
     assert held0 | held1 == {listing.instrument for listing in DEMO_LISTINGS}
 
     # --- /metrics: Prometheus text with per-venue messages/drops, signals, stage histograms -----
-    assert 'arbsniper_messages_total{service="ingest",venue="binance"}' in metrics["ingest"]
-    assert 'arbsniper_drops_total{service="ingest",venue="binance"}' in metrics["ingest"]
+    assert 'arbsniper_info{name="ingest",service="ingest",shard=""' in metrics["ingest"]
+    assert 'arbsniper_messages_total{venue="binance"}' in metrics["ingest"]
+    assert 'arbsniper_drops_total{venue="binance"}' in metrics["ingest"]
     assert 'arbsniper_stage_latency_seconds_bucket{le="+Inf",stage="receive_to_ingest_publish"}' in metrics["ingest"]
-    for name in ("engine0", "engine1"):
+    for k, name in enumerate(("engine0", "engine1")):
         text = metrics[name]
-        assert "arbsniper_signals_total{" in text and 'event="open"' in text
-        assert 'venue="binance"' in text and "arbsniper_messages_total{" in text
+        assert f'arbsniper_info{{name="engine-{k}of2",service="engine",shard="shard {k}/2"' in text
+        assert 'arbsniper_signals_total{event="open"}' in text
+        assert 'arbsniper_messages_total{venue="binance"}' in text
         for stage in ("ingest_publish_to_engine_receive", "engine_receive_to_signal",
                       "signal_to_redis_publish", "receive_to_redis_publish"):
             assert f'le="+Inf",stage="{stage}"' in text

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from arbsniper.bus.redis import RedisSignalPublisher
 from arbsniper.bus.zmq import Backlog
 from arbsniper.config import RedisConfig
@@ -78,3 +81,22 @@ def test_latency_histogram_buckets_are_cumulative_and_quantiles_are_bucket_bound
     assert h.quantile(0.5) == 1e-6  # rank 3 of 6 falls in the first bucket
     assert h.quantile(0.8) == 1e-4  # rank 4.8 → third bucket
     assert h.quantile(0.99) == float("inf")
+
+
+async def test_publisher_task_ends_on_cancel_even_when_a_command_swallows_the_cancellation():
+    pub = RedisSignalPublisher(RedisConfig(), instance="t")
+
+    async def nothing_to_send() -> bool:
+        return False
+
+    async def swallowing_ping() -> None:
+        with contextlib.suppress(asyncio.CancelledError):  # what redis-py can do with a cancellation mid-command
+            await asyncio.sleep(10)
+
+    pub._take = nothing_to_send  # type: ignore[method-assign]
+    pub._ping = swallowing_ping  # type: ignore[method-assign]
+    task = asyncio.create_task(pub.run())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2)
+    assert task in done and task.cancelled()

@@ -6,7 +6,7 @@ import pytest
 
 from arbsniper.bus.codec import BROADCAST_TOPIC, bucket_of, topic_for
 from arbsniper.config import load_config
-from arbsniper.services import Ownership, parse_shard
+from arbsniper.services.engine import Ownership, parse_shard
 
 
 def test_shard_subscribes_to_its_buckets_the_rate_markets_it_does_not_own_and_broadcasts():

@@ -7,8 +7,9 @@ import orjson
 from arbsniper.config import Config, WebConfig
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
+from arbsniper.metrics import LatencyHistogram
 from arbsniper.model import Quote, Signal
-from arbsniper.web.hub import EngineView, Hub, LatencyStats
+from arbsniper.web.hub import EngineView, Hub
 
 
 def make_signal(event: str, oid: str, *, ts: int, net: float = 30.0, reason: str | None = None,
@@ -109,14 +110,14 @@ def test_pnl_panel_data_comes_from_the_provider_and_a_failing_provider_hides_it(
 
 
 def test_latency_percentiles_are_nearest_rank_and_buckets_cumulative() -> None:
-    lat = LatencyStats((0.010, 0.050), window=1000)
+    lat = LatencyHistogram((0.010, 0.050), window=1000)
     for ms in range(1, 101):  # 1 ms … 100 ms
         lat.observe_s(ms / 1000)
     p50, p99 = lat.percentiles(0.5, 0.99)
     assert (p50, p99) == (0.050, 0.099)
     # ≤ 10 ms: 10 values; ≤ 50 ms: 50; all: 100
     assert lat.cumulative() == [("0.01", 10), ("0.05", 50), ("+Inf", 100)]
-    assert LatencyStats((1.0,)).percentiles(0.5) == [None]
+    assert LatencyHistogram((1.0,), window=10).percentiles(0.5) == [None]
 
 
 def test_engine_view_reports_matrix_ages_spreads_and_venue_health() -> None:

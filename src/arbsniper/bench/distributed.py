@@ -16,13 +16,14 @@ from typing import Any
 from arbsniper.bench.engine import percentile
 from arbsniper.config import Config, load_config
 from arbsniper.instruments import SymbolMap
+from arbsniper.metrics import STAGE_ENGINE_RECEIVE, STAGE_INGEST_PUBLISH, STAGE_REDIS, STAGE_SIGNAL, STAGE_TOTAL
 
 DIST_STAGES = (
-    ("receive_to_ingest_publish", "receive → ingest publish"),
-    ("ingest_publish_to_engine_receive", "ingest publish → engine receive"),
-    ("engine_receive_to_signal", "engine receive → signal"),
-    ("signal_to_redis_publish", "signal → Redis confirmed"),
-    ("receive_to_redis_publish", "receive → Redis confirmed (total)"),
+    (STAGE_INGEST_PUBLISH, "receive → ingest publish"),
+    (STAGE_ENGINE_RECEIVE, "ingest publish → engine receive"),
+    (STAGE_SIGNAL, "engine receive → signal"),
+    (STAGE_REDIS, "signal → Redis confirmed"),
+    (STAGE_TOTAL, "receive → Redis confirmed (total)"),
 )
 DIST_WARMUP_S = 1.0
 
@@ -56,7 +57,7 @@ def _ingest_child(conn: Any, config_data: dict[str, Any], endpoint: str, seconds
 
     import msgspec
 
-    from arbsniper.services import IngestService
+    from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
 
     config = msgspec.convert(config_data, Config)
@@ -75,7 +76,7 @@ def _ingest_child(conn: Any, config_data: dict[str, Any], endpoint: str, seconds
         keeper.cancel()
 
     asyncio.run(main())
-    conn.send({"receive_to_ingest_publish": service.publisher.latency.keep or [],
+    conn.send({STAGE_INGEST_PUBLISH: service.publisher.latency.keep or [],
                "stats": service.publisher.stats()})
 
 
@@ -85,7 +86,7 @@ def _engine_child(conn: Any, config_data: dict[str, Any], endpoint: str, redis_u
 
     import msgspec
 
-    from arbsniper.services import EngineService
+    from arbsniper.services.engine import EngineService
 
     config = msgspec.convert(config_data, Config)
     service = EngineService(config, connect=[endpoint], redis_url=redis_url, http=None, name="bench")
@@ -194,7 +195,7 @@ def bench_distributed_once(transport: str, redis_url: str, rate: float, seconds:
                 if p.is_alive():
                     p.kill()
     _clear_prefix(redis_url, prefix)
-    samples = {**engine_out, "receive_to_ingest_publish": ingest_out["receive_to_ingest_publish"]}
+    samples = {**engine_out, STAGE_INGEST_PUBLISH: ingest_out[STAGE_INGEST_PUBLISH]}
     return {
         "transport": transport,
         "endpoint": endpoint.split("://")[0],

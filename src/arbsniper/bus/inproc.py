@@ -57,14 +57,15 @@ class ConflatingQueue(Counters):
     A newer event for a pending key replaces the older one and moves to the back, so the
     consumer sees events in the order of their latest arrival (a status never jumps ahead of a
     quote that came after it). ``pushed`` counts events accepted, ``dropped`` those replaced or
-    shed because ``capacity`` distinct keys were already pending.
+    shed because ``capacity`` distinct keys were already pending (``dropped_by_venue`` per venue).
     """
 
-    __slots__ = ("capacity", "_items", "_wakeup", "_waiting")
+    __slots__ = ("capacity", "dropped_by_venue", "_items", "_wakeup", "_waiting")
 
     def __init__(self, capacity: int) -> None:
         super().__init__()
         self.capacity = capacity
+        self.dropped_by_venue: dict[int, int] = {}  # venue id -> its events dropped
         self._items: dict[object, MarketEvent] = {}
         self._wakeup = asyncio.Event()
         self._waiting = False
@@ -78,15 +79,19 @@ class ConflatingQueue(Counters):
         items = self._items
         if key in items:
             del items[key]  # re-inserted below, at the back
-            self.dropped += 1
+            self._drop(ev.venue)  # same key: same venue
         elif len(items) >= self.capacity:
-            del items[next(iter(items))]
-            self.dropped += 1
+            self._drop(items.pop(next(iter(items))).venue)
         items[key] = ev
         self.pushed += 1
         if self._waiting:
             self._waiting = False
             self._wakeup.set()
+
+    def _drop(self, venue: int) -> None:
+        self.dropped += 1
+        d = self.dropped_by_venue
+        d[venue] = d.get(venue, 0) + 1
 
     def drain_nowait(self) -> list[MarketEvent]:
         """Take everything pending, oldest first."""

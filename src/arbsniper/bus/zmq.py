@@ -54,32 +54,9 @@ RETRY_S = 0.001  # how soon a blocked backlog is offered to ZeroMQ again
 
 
 class Backlog(ConflatingQueue):
-    """The ingest's conflating backlog: newest per (kind, venue, instrument), drops counted per venue."""
+    """The ingest's conflating backlog; events taken but refused by ZeroMQ go back to its front."""
 
-    __slots__ = ("dropped_by_venue",)
-
-    def __init__(self, capacity: int) -> None:
-        super().__init__(capacity)
-        self.dropped_by_venue: dict[int, int] = {}
-
-    def _drop(self, ev: MarketEvent) -> None:
-        self.dropped += 1
-        d = self.dropped_by_venue
-        d[ev.venue] = d.get(ev.venue, 0) + 1
-
-    def push(self, ev: MarketEvent) -> None:
-        key = _key(ev)
-        items = self._items
-        old = items.pop(key, None)
-        if old is not None:
-            self._drop(old)
-        elif len(items) >= self.capacity:
-            self._drop(items.pop(next(iter(items))))
-        items[key] = ev
-        self.pushed += 1
-        if self._waiting:
-            self._waiting = False
-            self._wakeup.set()
+    __slots__ = ()
 
     def requeue(self, events: Iterable[MarketEvent]) -> None:
         """Put back events taken but not sent, ahead of what queued since (unless superseded)."""
@@ -89,7 +66,7 @@ class Backlog(ConflatingQueue):
             self.popped -= 1
             key = _key(ev)
             if key in items:
-                self._drop(ev)  # a newer event for the same key is already waiting
+                self._drop(ev.venue)  # a newer event for the same key is already waiting
             else:
                 front[key] = ev
         if front:
@@ -121,6 +98,7 @@ class ZmqPublisher:
         self.received: dict[int, int] = {}  # events offered by the sources, per venue
         self.sent: dict[int, int] = {}  # events handed to ZeroMQ, per venue
         self.venue_state: dict[int, int] = {}  # latest connection-wide VenueStatus per venue
+        self.market_state: dict[tuple[int, int], int] = {}  # ... per (venue, market), market ANY if unsaid
         self.blocked = 0  # sends refused by a full subscriber queue (the event went to the backlog)
         self.subscriptions: dict[bytes, int] = {}
         self.latency = LatencyHistogram()  # receive → handed to ZeroMQ (metrics.STAGE_INGEST_PUBLISH)
@@ -150,6 +128,7 @@ class ZmqPublisher:
         rec[v] = rec.get(v, 0) + 1
         if type(ev) is VenueStatus and ev.instrument == ANY:
             self.venue_state[v] = ev.state
+            self.market_state[(v, ev.market)] = ev.state
         if self.backlog._items:
             self.backlog.push(ev)  # keep order: older events are still waiting
         elif not self._try_send(ev):

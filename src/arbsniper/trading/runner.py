@@ -1,18 +1,13 @@
 """The strategy runner: signals in, validated and sized trades out, both legs at once (SPEC §8).
 
-For each ``open``/``update`` signal it checks, in order: not already traded (an opportunity is
-traded at most once), no open position on the same venues and instruments, the signal is recent,
-the kill switch / daily loss / open-position limits, both books valid and fresh, both prices still
-within ``price_tolerance_bps`` of the signal's. It then sizes the trade (the signal's size, capped
-by the per-trade and per-venue notional limits and by the inventory available on each venue,
-rounded down to the lot) and sends both legs concurrently as IOC limit orders at the signal's
-prices ± the tolerance.
+This module is the loop and the trade lifecycle; the decisions live next to it:
 
-Leg risk: when the legs fill unequally, the excess is unwound at market where it filled
-(``leg_risk = "unwind"``) or the missing quantity is bought/sold at market on the other venue
-(``"hedge"``, falling back to unwinding); what that costs is recorded as the trade's ``leg_pnl``.
-A trade that cannot be made whole is marked ``unhedged``, logged as an error and retried every
-tick until it is: never left silently.
+- ``planning.plan_trade``: whether to trade a signal and how much (every refusal has a reason);
+- ``legrisk``: what to send when the legs filled unequally (unwind or hedge) or a trade exits.
+
+Both legs go out concurrently as IOC limit orders at the signal's prices ± the tolerance. A
+trade left with unhedged quantity after ``legrisk.MAKE_WHOLE_ATTEMPTS`` rounds is marked
+``unhedged``, logged as an error and retried every tick until it is flat: never left silently.
 
 Perpetual trades stay open and close when the basis has converged (``exit_basis_bps``) or after
 ``holding_period_s``; while open they are marked to market (longs at the bid, shorts at the ask)
@@ -25,35 +20,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar
 
 from arbsniper.bus.inproc import Subscription
 from arbsniper.config import VENUE_NAMES, Config
-from arbsniper.instruments import parse_instrument
+from arbsniper.metrics import OPEN_POSITIONS, TRADER_SIGNALS, TRADES, TRADES_REFUSED, TRADING_HALTED, Part
 from arbsniper.model import Signal
 from arbsniper.trading import risk as rk
 from arbsniper.trading.ledger import Ledger, leg_rows, order_row, pnl_summary, trade_row
+from arbsniper.trading.legrisk import Fix, dust, legs_flat, make_whole
 from arbsniper.trading.market import MarketRules, MarketView
 from arbsniper.trading.orders import (
     BUY,
     ENTRY,
-    EXIT,
-    HEDGE,
-    QTY_EPS,
     REJECTED,
     SELL,
-    UNWIND,
     Executor,
     OrderRequest,
     OrderResult,
 )
+from arbsniper.trading.planning import Plan, plan_trade
 from arbsniper.trading.portfolio import (
     CLOSED,
     EXECUTING,
@@ -67,27 +58,14 @@ from arbsniper.trading.portfolio import (
     Trade,
     new_trade,
 )
-from arbsniper.trading.risk import KillSwitch, Proposal, RiskManager
+from arbsniper.trading.risk import KillSwitch, RiskManager
 from arbsniper.trading.sources import Delivery, InprocSource, SignalSource
 
 log = logging.getLogger("arbsniper.trading")
 
 _T = TypeVar("_T")
 
-MAKE_WHOLE_ATTEMPTS = 3
 STOP_TIMEOUT_S = 15.0
-
-
-@dataclass(slots=True)
-class Plan:
-    """A validated, sized trade and the inventory it holds while its legs are in flight."""
-
-    signal: Signal
-    size: float
-    buy_limit: float
-    sell_limit: float
-    reservations: list[tuple[str, str, float]]
-    in_flight: list[tuple[str, float]]
 
 
 class Runner:
@@ -269,72 +247,9 @@ class Runner:
         return await self._open(plan)
 
     def plan(self, s: Signal) -> Plan | str:
-        """The trade to make for a signal, or the reason not to make one."""
-        now = self.clock_ns()
-        cfg = self.cfg
-        if s.id in self.traded:
-            return rk.ALREADY_TRADED
-        mine = {(s.buy_exchange, s.buy_instrument), (s.sell_exchange, s.sell_instrument)}
-        for t in self.portfolio.trades.values():
-            if set(t.legs) == mine:
-                return rk.DUPLICATE
-        if now - s.timestamp * 1_000_000 > cfg.max_signal_age_ms * 1_000_000:
-            return rk.STALE_SIGNAL
-        reason = self.risk.check_gates()
-        if reason:
-            return reason
-        bv, sv, bi, si = s.buy_exchange, s.sell_exchange, s.buy_instrument, s.sell_instrument
-        book_b = self.market.book(bv, bi, now)
-        book_s = self.market.book(sv, si, now)
-        if book_b is None or book_s is None or not book_b.asks or not book_s.bids:
-            return rk.BOOK_INVALID
-        tol = cfg.price_tolerance_bps / 1e4
-        buy_limit = s.buy_price * (1 + tol)
-        sell_limit = s.sell_price * (1 - tol)
-        if book_b.asks[0][0] > buy_limit or book_s.bids[0][0] < sell_limit:
-            return rk.PRICE_MOVED
-        # Size: the signal's, capped by each limit; remember which cap bound, to name a refusal.
-        binb = parse_instrument(bi)
-        sinb = parse_instrument(si)
-        fee_b = self.rules.fee_bps(bv, bi) / 1e4
-        fee_s = self.rules.fee_bps(sv, si) / 1e4
-        caps: list[tuple[float, str]] = [
-            (cfg.max_trade_notional / buy_limit, rk.MAX_TRADE),
-            (cfg.max_trade_notional / sell_limit, rk.MAX_TRADE),
-            (self.risk.venue_headroom(bv) / buy_limit, rk.MAX_VENUE),
-            (self.risk.venue_headroom(sv) / sell_limit, rk.MAX_VENUE),
-        ]
-        pf = self.portfolio
-        if binb.is_perp:
-            lev = 1.0 / cfg.perp_leverage
-            b_ccy, s_ccy = binb.settle or binb.quote, sinb.settle or sinb.quote
-            per_unit_b = buy_limit * (lev + fee_b)
-            per_unit_s = sell_limit * (lev + fee_s)
-            caps.append((pf.available(bv, b_ccy) / per_unit_b, rk.INVENTORY))
-            caps.append((pf.available(sv, s_ccy) / per_unit_s, rk.INVENTORY))
-        else:
-            b_ccy, s_ccy = binb.quote, sinb.base
-            per_unit_b = buy_limit * (1 + fee_b)
-            per_unit_s = 1.0
-            caps.append((pf.available(bv, b_ccy) / per_unit_b, rk.INVENTORY))
-            caps.append((pf.available(sv, s_ccy), rk.INVENTORY))
-        size = s.size
-        binding = rk.TOO_SMALL
-        for cap, why in caps:
-            if cap < size:
-                size, binding = max(cap, 0.0), why
-        lot = max(self.rules.lot_size(bv, bi), self.rules.lot_size(sv, si))
-        if lot > 0:
-            size = math.floor(size / lot + 1e-9) * lot
-        min_notional = max(cfg.min_trade_notional, self.rules.min_notional(bv, bi), self.rules.min_notional(sv, si))
-        if size <= QTY_EPS or size * buy_limit < min_notional or size * sell_limit < self.rules.min_notional(sv, si):
-            return binding
-        reason = self.risk.check(Proposal(bv, sv, size * buy_limit, size * sell_limit))
-        if reason:
-            return reason
-        return Plan(s, size, buy_limit, sell_limit,
-                    [(bv, b_ccy, size * per_unit_b), (sv, s_ccy, size * per_unit_s)],
-                    [(bv, size * buy_limit), (sv, size * sell_limit)])
+        """The trade to make for a signal, or the reason not to make one (``planning.plan_trade``)."""
+        return plan_trade(s, self.clock_ns(), self.cfg, rules=self.rules, market=self.market,
+                          portfolio=self.portfolio, risk=self.risk, traded=self.traded)
 
     async def _open(self, plan: Plan) -> Trade:
         s = plan.signal
@@ -436,61 +351,22 @@ class Runner:
             self._say(f"MISS   t{trade.id} {r.purpose:<6} {r.venue:<11} {r.side:<4} {r.qty:.6g} {r.instrument}"
                       f" {result.status}: {result.reason}")
 
-    def _dust(self, trade: Trade) -> float:
-        lots = [self.rules.lot_size(leg.venue, leg.instrument) for leg in trade.legs.values()]
-        return max([QTY_EPS * max(1.0, trade.size), *lots])
-
-    def _rebalance_orders(self, trade: Trade, hedge: bool) -> list[OrderRequest]:
-        """Orders that remove a trade's unhedged quantity (or close every leg when exiting)."""
-        dust = self._dust(trade)
-        out: list[OrderRequest] = []
-        if trade.status == EXITING:
-            for leg in trade.legs.values():
-                if abs(leg.qty) > dust:
-                    out.append(OrderRequest(self._new_client_id(trade.id, "x"), trade.id, leg.venue, leg.instrument,
-                                            SELL if leg.qty > 0 else BUY, abs(leg.qty), None, EXIT))
-            return out
-        diff = trade.imbalance()  # > 0: long too much (at the buy venue); < 0: short too much
-        if abs(diff) <= dust:
-            return out
-        qty = abs(diff)
-        if hedge:
-            leg = trade.sell_leg if diff > 0 else trade.buy_leg
-            side = SELL if diff > 0 else BUY
-            if self._can_hedge(trade, leg, side, qty):
-                return [OrderRequest(self._new_client_id(trade.id, "h"), trade.id, leg.venue, leg.instrument,
-                                     side, qty, None, HEDGE)]
-        leg = trade.buy_leg if diff > 0 else trade.sell_leg
-        side = SELL if diff > 0 else BUY
-        return [OrderRequest(self._new_client_id(trade.id, "u"), trade.id, leg.venue, leg.instrument, side, qty,
-                             None, UNWIND)]
-
-    def _can_hedge(self, trade: Trade, leg: Leg, side: str, qty: float) -> bool:
-        pf = self.portfolio
-        price = leg.intended_price
-        if leg.is_perp:
-            return pf.available(leg.venue, leg.settle or leg.quote) >= qty * price / pf.leverage * 1.01
-        if side == SELL:
-            return pf.available(leg.venue, leg.base) >= qty
-        return pf.available(leg.venue, leg.quote) >= qty * price * 1.01
-
     async def _make_whole(self, trade: Trade) -> bool:
-        """Send market orders until the trade has no unhedged quantity; False if it still has some."""
-        for attempt in range(MAKE_WHOLE_ATTEMPTS):
-            orders = self._rebalance_orders(trade, hedge=self.cfg.leg_risk == "hedge" and attempt == 0)
-            if not orders:
-                return True
-            for o in orders:
-                if o.purpose in (UNWIND, HEDGE):
-                    self._leg_events[trade.id] = "unwound" if o.purpose == UNWIND else "hedged"
-            now = self.clock_ns()
-            try:
-                await self._db(self.ledger.add_orders, [order_row(o, now) for o in orders])
-            except Exception:
-                self._ledger_failed()
-                raise
-            await asyncio.gather(*(self._send(trade, o) for o in orders))
-        return not self._rebalance_orders(trade, hedge=False)
+        """Leg risk (``legrisk.make_whole``): market orders until the trade has no unhedged quantity."""
+        return await make_whole(trade, self._submit, rules=self.rules, portfolio=self.portfolio,
+                                hedge_first=self.cfg.leg_risk == "hedge", leg_events=self._leg_events)
+
+    async def _submit(self, trade: Trade, fixes: list[Fix]) -> None:
+        """Write the orders as sent, then send them all at once (each one's fills recorded as they come)."""
+        orders = [OrderRequest(self._new_client_id(trade.id, f.tag), trade.id, f.venue, f.instrument, f.side, f.qty,
+                               None, f.purpose) for f in fixes]
+        now = self.clock_ns()
+        try:
+            await self._db(self.ledger.add_orders, [order_row(o, now) for o in orders])
+        except Exception:
+            self._ledger_failed()
+            raise
+        await asyncio.gather(*(self._send(trade, o) for o in orders))
 
     async def _settle(self, trade: Trade) -> None:
         """After the entry legs (or at restart): make the trade whole, then open or close it."""
@@ -514,8 +390,7 @@ class Runner:
         await self._close(trade, self._leg_events.get(trade.id, "completed" if entered else unfilled))
 
     def _legs_flat(self, trade: Trade) -> bool:
-        dust = self._dust(trade)
-        return all(abs(leg.qty) <= dust for leg in trade.legs.values())
+        return legs_flat(trade, dust(trade, self.rules))
 
     async def _exit(self, trade: Trade, reason: str) -> None:
         """Close every leg of a perpetual trade at market."""
@@ -562,7 +437,7 @@ class Runner:
         value = 0.0
         if trade.kind == SPOT_TRADE:
             net = trade.imbalance()
-            if abs(net) > self._dust(trade):
+            if abs(net) > dust(trade, self.rules):
                 leg = trade.buy_leg if net > 0 else trade.sell_leg
                 value = net * self._mark_price(leg, net, now) * trade.factor(leg.instrument)
         else:
@@ -664,6 +539,12 @@ class Runner:
         out["signals_seen"] = self.signals_seen
         out["refused_this_run"] = dict(self.refused)
         return out
+
+    def samples(self) -> list[Part]:
+        """For ``/metrics`` (the trader's own, or the embedded run's)."""
+        return [TRADER_SIGNALS(self.signals_seen), TRADES(self.trades_opened), TRADES_REFUSED,
+                *(TRADES_REFUSED(n, reason=r) for r, n in sorted(self.refused.items())),
+                OPEN_POSITIONS(len(self.portfolio.trades)), TRADING_HALTED(0.0 if self.risk.halted() is None else 1.0)]
 
     def stats(self) -> dict[str, Any]:
         return {"signals": self.signals_seen, "trades": self.trades_opened, "open": len(self.portfolio.trades),

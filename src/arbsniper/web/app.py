@@ -19,7 +19,6 @@ import hmac
 import ipaddress
 import logging
 import os
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
@@ -41,13 +40,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from arbsniper.bus.inproc import FanOut, Subscription
 from arbsniper.config import Config
 from arbsniper.history import read_recent
-from arbsniper.metrics import in_loop_server, listen_socket
+from arbsniper.httpd import HttpServer, ops_routes
 from arbsniper.model import Signal
+from arbsniper.runtime import run_until_stopped
 from arbsniper.web.hub import EngineView, Hub
 from arbsniper.web.status import Status
 
 if TYPE_CHECKING:
-    from arbsniper.app import App
+    from arbsniper.web.pipeline import Pipeline
 
 log = logging.getLogger("arbsniper.web")
 
@@ -193,12 +193,6 @@ def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str |
             "venues": hub.market.venues(now_ns) if hub.market is not None else [],
         })
 
-    async def health(request: Request) -> Response:
-        return _Json(status.health())
-
-    async def metrics(request: Request) -> Response:
-        return Response(status.metrics(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
     async def ws(websocket: WebSocket) -> None:
         await websocket.accept()
         client = hub.connect()
@@ -233,8 +227,7 @@ def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str |
         Route("/api/opportunities", opportunities),
         Route("/api/history", history_route),
         Route("/api/venues", venues),
-        Route("/health", health),
-        Route("/metrics", metrics),
+        *ops_routes(status.health, status.registry),
         WebSocketRoute("/ws", ws),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -265,28 +258,25 @@ def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str |
 
 
 class WebServer:
-    """Uvicorn on a socket bound up front, so a busy port or bad host fails at start."""
+    """The dashboard's ``HttpServer``, bound up front so a busy port or bad host fails at start."""
 
     def __init__(self, asgi: ASGIApp, host: str, port: int) -> None:
         try:
-            self.sock = listen_socket(host, port)
+            self.http = HttpServer(asgi, host, port, timeout_graceful_shutdown=3)
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             raise WebError(f"cannot listen on {host}:{port}: {reason} "
                            "(another port: --port N, any free one: --port 0, none: --no-web)") from None
         self.host = host
-        self.port = self.sock.getsockname()[1]
-        # log_config=None: uvicorn's few lines go through our own handler and format
-        self.server = in_loop_server(asgi, log_config=None, log_level="warning", timeout_graceful_shutdown=3)
+        self.port = self.http.port
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        return self.http.url
 
     async def serve(self, hub: Hub, sub: Subscription[Signal]) -> None:
         """Serve while the subscription is open; then push the last changes and stop."""
-        serving = asyncio.create_task(self.server.serve(sockets=[self.sock]), name="web:server")
+        await self.http.start()
         flusher = asyncio.create_task(hub.run(), name="web:hub")
         try:
             await hub.consume(sub)
@@ -295,21 +285,17 @@ class WebServer:
         finally:
             flusher.cancel()
             hub.close_clients()
-            self.server.should_exit = True
-            try:
-                await asyncio.wait_for(serving, 10)
-            except (TimeoutError, asyncio.CancelledError):
-                serving.cancel()
+            await self.http.stop(10.0)
             with contextlib.suppress(asyncio.CancelledError):
                 await flusher
 
 
-def pipeline_counters(app: App) -> dict[str, Any]:
+def pipeline_counters(pipeline: Pipeline) -> dict[str, Any]:
     """The embedded pipeline's figures for the page's counter bar."""
-    s = app.stats()
-    engine: dict[str, Any] = s["engine"]  # type: ignore[assignment]
-    market: dict[str, float] = s["market_queue"]  # type: ignore[assignment]
-    queues: dict[str, dict[str, float]] = s["signal_queues"]  # type: ignore[assignment]
+    s = pipeline.stats()
+    engine: dict[str, Any] = s["engine"]
+    market: dict[str, float] = s["market_queue"]
+    queues: dict[str, dict[str, float]] = s["signal_queues"]
     return {
         "events": engine["events"],
         "market_dropped": market["dropped"],
@@ -321,20 +307,20 @@ def pipeline_counters(app: App) -> dict[str, Any]:
     }
 
 
-def mount_embedded(app: App, host: str, port: int, token: str | None) -> WebServer:
-    """Serve the dashboard from the embedded app: its own signal queue, its engine's state."""
+def mount_embedded(pipeline: Pipeline, host: str, port: int, token: str | None) -> WebServer:
+    """Serve the dashboard from the embedded pipeline: its own signal queue, its engine's state."""
     check_bind(host, token)
-    cfg = app.config
+    cfg = pipeline.config
 
     def pnl() -> Any:
-        return app.pnl() if app.pnl is not None else None
+        return pipeline.pnl() if pipeline.pnl is not None else None
 
-    hub = Hub(mode="embedded", web=cfg.web, detector=cfg.detector, market=EngineView(app.engine, cfg.bases),
-              stats=lambda: pipeline_counters(app), pnl=pnl)
-    status = Status(hub, app=app)
-    history = sqlite_history(app.history_file) if app.history_enabled else memory_history(hub)
+    hub = Hub(mode="embedded", web=cfg.web, detector=cfg.detector, market=EngineView(pipeline.engine, cfg.bases),
+              stats=lambda: pipeline_counters(pipeline), pnl=pnl)
+    status = Status(hub, pipeline=pipeline)
+    history = sqlite_history(pipeline.history_file) if pipeline.history_enabled else memory_history(hub)
     server = WebServer(create_app(hub, status, history, token=token), host, port)
-    app.add_consumer("web", lambda sub: server.serve(hub, sub))
+    pipeline.add_consumer("web", lambda sub: server.serve(hub, sub))
     log.info("dashboard at %s", server.url)
     return server
 
@@ -356,38 +342,21 @@ class Dashboard:
         self.status = Status(self.hub, source=self.source, alerter=self.alerter)
         self.server = WebServer(create_app(self.hub, self.status, self.source.recent, token=token), host, port)
         self.url = self.server.url
-        self._stop: asyncio.Event | None = None
+        self._stop = asyncio.Event()
         log.info("dashboard at %s (signals from %s)", self.url, self.source.stats()["url"])
 
     def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
+        """Ask a running ``run()`` to shut down cleanly, as SIGINT would."""
+        self._stop.set()
 
     async def run(self, duration: float | None = None) -> int:
         """Serve until ``duration`` elapses, ``stop()`` or SIGINT/SIGTERM; then shut down cleanly."""
-        self._stop = stop = asyncio.Event()
         consumers = [asyncio.create_task(self.server.serve(self.hub, self.bus.subscribe("web")), name="web")]
         if self.alerter is not None:
             consumers.append(asyncio.create_task(self.alerter.consume(self.bus.subscribe("alerts")), name="alerts"))
         reader = asyncio.create_task(self.source.run(self.bus.publish, self.hub.apply_batch), name="redis")
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        stopper = asyncio.create_task(stop.wait())
-        try:
-            await asyncio.wait([stopper, reader, *consumers], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            reader.cancel()
-            await asyncio.gather(reader, return_exceptions=True)
-            self.bus.close()
-            await asyncio.gather(*consumers, return_exceptions=True)
-            await self.source.close()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.remove_signal_handler(sig)
-        failed = [t for t in (reader, *consumers) if not t.cancelled() and t.exception() is not None]
-        for t in failed:
-            log.error("task %s failed: %r", t.get_name(), t.exception())
-        return 1 if failed else 0
+        return await run_until_stopped([reader], consumers, duration=duration, stop=self._stop,
+                                       drain=self._drain, close=self.source.close)
+
+    async def _drain(self) -> None:
+        self.bus.close()  # the web server and the alerter see the end of their queues

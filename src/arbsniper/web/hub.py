@@ -55,37 +55,11 @@ StatsProvider = Callable[[], Mapping[str, Any]]
 
 SignalListener = Callable[[list[dict[str, Any]]], Awaitable[None]]
 
-# Prometheus-style upper bounds, in seconds.
-RECEIVE_TO_EMIT_BUCKETS = (5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 2.5e-2)
-EMIT_TO_PUSH_BUCKETS = (1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1.0)
-
 RECENT_KEEP = 1000  # signals kept in memory for /api/history when no store is configured
 URGENT_BURST = 4  # pushes for new opportunities that may go out back to back
 URGENT_RATE = 2.0  # … and their sustained rate, in multiples of push_hz
 CLIENT_MAX_PENDING = 32  # encoded pushes queued for one browser before it is resynced instead
-
-
-class LatencyStats(LatencyHistogram):
-    """``metrics.LatencyHistogram`` (buckets for /metrics) plus a window of recent values, for the
-    page's exact percentiles. Observed in seconds."""
-
-    __slots__ = ("recent",)
-
-    def __init__(self, buckets: tuple[float, ...], window: int = 2048) -> None:
-        super().__init__(buckets)
-        self.recent: deque[float] = deque(maxlen=window)
-
-    def observe_s(self, seconds: float) -> None:
-        self.observe(int(seconds * 1e9))
-        self.recent.append(seconds)
-
-    def percentiles(self, *qs: float) -> list[float | None]:
-        """Nearest-rank percentiles of the recent window (None while it is empty)."""
-        if not self.recent:
-            return [None] * len(qs)
-        data = sorted(self.recent)
-        n = len(data)
-        return [data[min(n - 1, max(0, math.ceil(q * n) - 1))] for q in qs]
+LATENCY_WINDOW = 2048  # latest values behind the page's p50 / p99
 
 
 def _now_ms() -> int:
@@ -274,8 +248,8 @@ class Hub:
         self.clients: set[Client] = set()
         self.signal_listener: SignalListener | None = None  # the socket.io endpoint
         self.counts = {"open": 0, "update": 0, "close": 0}
-        self.receive_to_emit = LatencyStats(RECEIVE_TO_EMIT_BUCKETS)
-        self.emit_to_push = LatencyStats(EMIT_TO_PUSH_BUCKETS)
+        self.receive_to_signal = LatencyHistogram(window=LATENCY_WINDOW)  # the signals' latency_us
+        self.signal_to_push = LatencyHistogram(window=LATENCY_WINDOW)  # signal timestamp → pushed to the browsers
         self.pushes = 0
         self.started = time.monotonic()
         self._upsert: dict[str, dict[str, Any]] = {}
@@ -297,7 +271,7 @@ class Hub:
         row = msgspec.to_builtins(s)
         ev = s.event
         self.counts[ev] = self.counts.get(ev, 0) + 1
-        self.receive_to_emit.observe_s(s.latency_us / 1e6)
+        self.receive_to_signal.observe_s(s.latency_us / 1e6)
         self.recent.append(row)
         if self.signal_listener is not None:
             self._for_listener.append(row)
@@ -335,8 +309,8 @@ class Hub:
 
     # -- state ------------------------------------------------------------------------------
     def counters(self) -> dict[str, Any]:
-        r2e = self.receive_to_emit.percentiles(0.5, 0.99)
-        e2p = self.emit_to_push.percentiles(0.5, 0.99)
+        r2e = self.receive_to_signal.percentiles(0.5, 0.99)
+        e2p = self.signal_to_push.percentiles(0.5, 0.99)
         out: dict[str, Any] = {
             "open": len(self.open),
             "opened": self.counts["open"],
@@ -449,9 +423,9 @@ class Hub:
             upsert = list(self._upsert.values())
             if self.clients:
                 for row in upsert:
-                    self.emit_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
+                    self.signal_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
                 for row in self._new_closed:
-                    self.emit_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
+                    self.signal_to_push.observe_s(max(0, now_ms - row["timestamp"]) / 1e3)
             msg["upsert"] = upsert
             msg["remove"] = list(self._remove)
             msg["closed"] = self._new_closed

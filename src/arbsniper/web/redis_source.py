@@ -17,6 +17,7 @@ import msgspec
 from arbsniper.bus.redis import BACKOFF_MAX_S, BACKOFF_MIN_S, RETRYABLE, SignalFeed
 from arbsniper.config import RedisConfig
 from arbsniper.logs import RateLimited
+from arbsniper.metrics import REDIS_CONNECTED, REDIS_RECONNECTS, Part
 from arbsniper.model import Signal
 
 log = logging.getLogger("arbsniper.web.redis")
@@ -60,6 +61,9 @@ class RedisSignals:
             seed(history)
         async for s in self.feed:
             publish(s)
+
+    def samples(self) -> list[Part]:
+        return [REDIS_CONNECTED(1.0 if self.connected else 0.0), REDIS_RECONNECTS(self.reconnects)]
 
     def stats(self) -> dict[str, Any]:
         return {**self.feed.stats(), "history_key": self.feed.history_key, "seeded": self.seeded,
