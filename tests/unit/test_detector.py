@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from arbsniper.engine.detector import NOTHING, Metrics, Verdict
@@ -506,3 +508,21 @@ def test_more_venues_than_keys_can_hold_is_refused() -> None:
         h.symbols.venue_id(f"venue{k}")
     with pytest.raises(ValueError, match="64 venues"):
         h.engine.grow()
+
+
+def test_best_bid_and_ask_per_instrument_track_every_write_of_the_state() -> None:
+    h = Harness(venue_names=("binance", "okx", "bybit", "bitget"))
+    st, btc, rng = h.engine.state, h.i["BTC/USDT"], random.Random(5)
+    venues = list(h.v)
+    for step in range(2_000):
+        venue = rng.choice(venues)
+        if step % 97 == 0:
+            h.status(venue, DOWN, "gone")  # clears every slot of the venue
+            h.status(venue, UP, "back")
+        else:
+            mid = rng.choice((100.0, 100.0, 101.0, 99.0)) + rng.randrange(3) * 0.01  # ties on purpose
+            half = 0.5 if step % 13 else -0.5  # now and then a crossed quote, which clears the slot
+            h.quote(venue, "BTC/USDT", bid=mid - half, ask=mid + half)
+        assert st.max_bid[btc] == max(st.bid[btc])
+        assert st.min_ask[btc] == min(st.ask[btc])
+    assert st.crossed > 0

@@ -9,8 +9,10 @@ the shared empty tuple ``NOTHING``. It reads which pairs are open from the lifec
 
 Per update it compares the venue against every other venue holding the instrument (and its
 sibling instruments in other quote currencies, through a live conversion rate) in both
-directions: O(venues), with a C-speed ``max``/``min`` pre-filter that rejects most updates before
-any Python loop runs.
+directions: O(venues), behind a pre-filter that rejects most updates before any Python loop runs:
+no venue's bid clears this ask by ``min_spread_bps`` and this bid clears no venue's ask, judged
+against the instrument's best bid and ask across venues (``MarketState.max_bid`` / ``min_ask``,
+kept as quotes are written: two reads instead of a ``max()`` and a ``min()`` per update).
 
 A pair (buy A, sell B) qualifies when both quotes are tradable (venue up, book valid) and fresh,
 the conversion rate (if the currencies differ) is usable, and
@@ -127,7 +129,7 @@ class Detector:
         k = self.k_spread
         open_here = self.open_keys[i][v]
         sibs = self.siblings[i]
-        same = max(bids) >= my_ask * k or my_bid >= min(asks) * k
+        same = st.max_bid[i] >= my_ask * k or my_bid >= st.min_ask[i] * k
         if not same and not sibs and not open_here:
             return NOTHING  # the common case: no venue is far enough away in either direction
         out: list[Verdict] | None = None  # allocated only once a pair is judged
@@ -166,7 +168,7 @@ class Detector:
                 continue
             bj = st.bid[j]
             aj = st.ask[j]
-            if max(bj) * f_ji < my_ask * k and my_bid < min(aj) * f_ji * k:
+            if st.max_bid[j] * f_ji < my_ask * k and my_bid < st.min_ask[j] * f_ji * k:
                 continue
             if out is None:
                 out = []
