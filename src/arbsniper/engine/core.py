@@ -47,23 +47,25 @@ class Engine:
         self.detector.grow()
 
     def on_event(self, ev: MarketEvent) -> None:
-        """Process one normalized event (hot path)."""
-        t = type(ev)
-        if t is Quote:  # most events: kept one call deep, as cheap as the dispatch allows
+        """Process one normalized event (hot path): state → detector → lifecycle."""
+        if type(ev) is Quote:  # most events
+            q = ev
             self.events += 1
-            self.state.has_bbo[ev.instrument][ev.venue] = True  # the slot has its own BBO stream
-            self._quoted(ev)  # type: ignore[arg-type]
-        elif t is Book:
-            self.on_book(ev)  # type: ignore[arg-type]
-        elif t is Funding:
-            self.on_funding(ev)  # type: ignore[arg-type]
-        elif t is VenueStatus:
-            self.on_status(ev)  # type: ignore[arg-type]
+            self.state.has_bbo[q.instrument][q.venue] = True  # the slot has its own BBO stream
+        elif type(ev) is Book:
+            implied = self._book(ev)
+            if implied is None:
+                return
+            q = implied
+        elif type(ev) is Funding:
+            self._funding(ev)
+            return
+        elif type(ev) is VenueStatus:
+            self._status(ev)
+            return
         else:
             raise TypeError(f"not a market event: {ev!r}")
-
-    def _quoted(self, q: Quote) -> None:
-        # A quote (the venue's own, or the top of a book) through state -> detector -> lifecycle.
+        # The one quote path (the venue's own quote, or a book's top), here to save a call.
         i = q.instrument
         v = q.venue
         now = q.recv_ts_ns
@@ -81,28 +83,29 @@ class Engine:
             if verdicts:
                 self.lifecycle.apply(verdicts, 0, now)
 
-    def on_book(self, b: Book) -> None:
+    def _book(self, b: Book) -> Quote | None:
+        # Depth for size and slippage; returns the quote its top implies, for the quote path.
         self.events += 1
         st = self.state
         q = st.apply_book(b)
         if q is not None:
-            self._quoted(q)
-            return
+            return q
         i, v = b.instrument, b.venue
         if st.book[i][v] is b and self.lifecycle.open_at[i][v]:
             # New depth changes size and slippage of what is open here.
             verdicts = self.detector.scan(i, v, b.recv_ts_ns)
             if verdicts:
                 self.lifecycle.apply(verdicts, b.exchange_ts_ns, b.recv_ts_ns)
+        return None
 
-    def on_funding(self, f: Funding) -> None:
+    def _funding(self, f: Funding) -> None:
         self.events += 1
         self.state.apply_funding(f)
         verdicts = self.detector.scan(f.instrument, f.venue, f.recv_ts_ns)
         if verdicts:
             self.lifecycle.apply(verdicts, f.exchange_ts_ns, f.recv_ts_ns)
 
-    def on_status(self, s: VenueStatus) -> None:
+    def _status(self, s: VenueStatus) -> None:
         self.events += 1
         now = s.recv_ts_ns
         for i, v in self.state.apply_status(s):
