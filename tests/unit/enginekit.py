@@ -8,6 +8,7 @@ import msgspec
 
 from arbsniper.config import Config
 from arbsniper.engine import Engine
+from arbsniper.engine.detector import Verdict
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, Quote, Signal, VenueStatus
 
@@ -35,15 +36,26 @@ class Harness:
         self.engine.grow()
         self.seq: dict[tuple[str, str], int] = {}
 
-    def quote(self, venue: str, instrument: str, bid: float, ask: float, bid_size: float = 1.0, ask_size: float = 1.0,
-              at: int | None = None, exch: int | None = None, seq: int | None = None) -> None:
+    def make_quote(self, venue: str, instrument: str, bid: float, ask: float, bid_size: float = 1.0,
+                   ask_size: float = 1.0, at: int | None = None, exch: int | None = None,
+                   seq: int | None = None) -> Quote:
         at = self.now if at is None else at
         self.now = max(self.now, at)
         if seq is None:
             seq = self.seq.get((venue, instrument), 0) + 1
         self.seq[(venue, instrument)] = seq
-        self.engine.on_event(Quote(self.v[venue], self.i[instrument], bid, bid_size, ask, ask_size,
-                                   at if exch is None else exch, at, seq))
+        return Quote(self.v[venue], self.i[instrument], bid, bid_size, ask, ask_size, at if exch is None else exch, at, seq)
+
+    def quote(self, venue: str, instrument: str, bid: float, ask: float, bid_size: float = 1.0, ask_size: float = 1.0,
+              at: int | None = None, exch: int | None = None, seq: int | None = None) -> None:
+        self.engine.on_event(self.make_quote(venue, instrument, bid, ask, bid_size, ask_size, at, exch, seq))
+
+    def scan(self, venue: str, instrument: str, bid: float, ask: float, bid_size: float = 1.0,
+             ask_size: float = 1.0) -> tuple[Verdict, ...]:
+        """Apply a quote to the market state and ask the detector alone: no lifecycle, no signal."""
+        q = self.make_quote(venue, instrument, bid, ask, bid_size, ask_size)
+        assert self.engine.state.apply_quote(q)
+        return self.engine.detector.scan(q.instrument, q.venue, q.recv_ts_ns)
 
     def book(self, venue: str, instrument: str, bids: list[tuple[float, float]], asks: list[tuple[float, float]],
              at: int | None = None) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from arbsniper.engine.detector import NOTHING, Metrics, Verdict
+from arbsniper.engine.lifecycle import MAX_VENUES, opportunity_key
 from arbsniper.model import DOWN, RESYNCING, UP
 from tests.unit.enginekit import Harness
 
@@ -438,3 +442,87 @@ def test_sequence_numbers_may_restart_after_the_venue_went_down() -> None:
     h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
     assert h.engine.state.out_of_order == 0
     assert h.last.event == "open"
+
+
+# -- the seam: the detector judges, the lifecycle acts ------------------------------------------
+
+def test_scan_returns_the_shared_empty_tuple_when_nothing_qualifies() -> None:
+    h = Harness()
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000)
+    assert h.scan("okx", "BTC/USDT", bid=100_010, ask=100_020) is NOTHING  # 1 bps apart
+    assert h.scan("okx", "BTC/USDT", bid=100_200, ask=100_210) is NOTHING  # a candidate, unprofitable
+    assert h.engine.detector.rejected["unprofitable"] == 1
+
+
+def test_scan_verdict_names_the_pair_and_carries_hand_computed_metrics_without_emitting() -> None:
+    h = Harness()
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000, ask_size=0.5)
+    (verdict,) = h.scan("okx", "BTC/USDT", bid=100_400, ask=100_410, bid_size=0.3)
+    b, o, btc = h.v["binance"], h.v["okx"], h.i["BTC/USDT"]
+    assert (verdict.key, verdict.buy_instrument, verdict.buy_venue, verdict.sell_instrument, verdict.sell_venue,
+            verdict.reason) == (opportunity_key(btc, b, btc, o), btc, b, btc, o, "")
+    m = verdict.metrics
+    assert isinstance(m, Metrics)
+    assert m.spread_bps == approx(40.0)  # (100400 - 100000) / 100000 * 1e4
+    assert (m.fees_bps, m.slippage_bps, m.funding_bps, m.funding_delta) == (20.0, 3.0, 0.0, 0.0)
+    assert m.net_bps == approx(17.0)  # 40 - 20 fees - 3 slippage
+    assert m.size == approx(0.1)  # min(0.5, 0.3, 10000 / 100000)
+    assert m.profit_quote == approx(17.0)  # 17 bps of 0.1 * 100000
+    assert m.confidence == approx(60.0)  # 20 + 50 * 40/50
+    assert (m.buy_price, m.sell_price, m.conversion_rate) == (100_000, 100_400, 1.0)
+    assert h.signals == [] and not h.engine.lifecycle.open  # judged, not acted on
+
+
+def test_scan_reports_an_open_pair_that_stopped_qualifying_with_its_reason_and_leaves_it_open() -> None:
+    h = Harness()
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000)
+    h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
+    (key,) = h.engine.lifecycle.open
+    verdicts = h.scan("okx", "BTC/USDT", bid=100_010, ask=100_020)  # 1 bps: no candidate any more
+    b, o, btc = h.v["binance"], h.v["okx"], h.i["BTC/USDT"]
+    assert verdicts == (Verdict(key, btc, b, btc, o, None, "spread_gone"),)
+    assert [s.event for s in h.signals] == ["open"] and key in h.engine.lifecycle.open
+
+
+def test_lifecycle_applies_verdicts_with_the_stamps_it_is_given() -> None:
+    h = Harness()
+    h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000)
+    verdicts = h.scan("okx", "BTC/USDT", bid=100_400, ask=100_410)
+    h.engine.lifecycle.apply(verdicts, 1_234_567_000_000, h.now)
+    assert (h.last.event, h.last.detected_at) == ("open", 1_234_567)  # the exchange time, in ms
+    h.advance_ms(40)
+    gone = h.scan("okx", "BTC/USDT", bid=100_010, ask=100_020)
+    h.engine.lifecycle.apply(gone, 0, h.now)
+    assert (h.last.event, h.last.close_reason, h.last.duration_ms) == ("close", "spread_gone", 40)
+
+
+def test_opportunity_keys_are_distinct_for_every_pair_of_slots() -> None:
+    slots = [(i, v) for i in (0, 1, 2, 1 << 19) for v in (0, 1, MAX_VENUES - 1)]
+    keys = {opportunity_key(ia, a, ib, b) for ia, a in slots for ib, b in slots}
+    assert len(keys) == len(slots) ** 2
+
+
+def test_more_venues_than_keys_can_hold_is_refused() -> None:
+    h = Harness()
+    for k in range(MAX_VENUES):
+        h.symbols.venue_id(f"venue{k}")
+    with pytest.raises(ValueError, match="64 venues"):
+        h.engine.grow()
+
+
+def test_best_bid_and_ask_per_instrument_track_every_write_of_the_state() -> None:
+    h = Harness(venue_names=("binance", "okx", "bybit", "bitget"))
+    st, btc, rng = h.engine.state, h.i["BTC/USDT"], random.Random(5)
+    venues = list(h.v)
+    for step in range(2_000):
+        venue = rng.choice(venues)
+        if step % 97 == 0:
+            h.status(venue, DOWN, "gone")  # clears every slot of the venue
+            h.status(venue, UP, "back")
+        else:
+            mid = rng.choice((100.0, 100.0, 101.0, 99.0)) + rng.randrange(3) * 0.01  # ties on purpose
+            half = 0.5 if step % 13 else -0.5  # now and then a crossed quote, which clears the slot
+            h.quote(venue, "BTC/USDT", bid=mid - half, ask=mid + half)
+        assert st.max_bid[btc] == max(st.bid[btc])
+        assert st.min_ask[btc] == min(st.ask[btc])
+    assert st.crossed > 0

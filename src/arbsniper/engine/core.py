@@ -2,8 +2,10 @@
 
 It knows nothing of asyncio or I/O; whoever drives it (the embedded app, a distributed engine
 shard, a replay, the benchmark) feeds events in order and receives signals through ``emit``.
-Its notion of "now" is the receive time of the event being processed, so a replay judges
-staleness exactly as the live run did.
+Each event runs one straight line: ``MarketState`` applies it, the ``Detector`` judges the pairs it
+touches and returns verdicts, the ``Lifecycle`` opens / updates / closes and emits. The event's
+stamps go to the lifecycle as arguments. Its notion of "now" is the receive time of the event
+being processed, so a replay judges staleness exactly as the live run did.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class Engine:
         self.conversion = Conversion(symbols, config)  # registers the rate source instruments
         self.state = MarketState(symbols, config)
         self.lifecycle = Lifecycle(symbols, config, emit, clock_ns)
-        self.detector = Detector(self.state, self.conversion, self.lifecycle, config)
+        self.detector = Detector(self.state, self.conversion, config, self.lifecycle.open, self.lifecycle.open_keys)
         self.events = 0
 
     def grow(self) -> None:
@@ -45,68 +47,81 @@ class Engine:
         self.detector.grow()
 
     def on_event(self, ev: MarketEvent) -> None:
-        """Process one normalized event (hot path)."""
-        t = type(ev)
-        if t is Quote:
-            self.on_quote(ev)  # type: ignore[arg-type]
-        elif t is Book:
-            self.on_book(ev)  # type: ignore[arg-type]
-        elif t is Funding:
-            self.on_funding(ev)  # type: ignore[arg-type]
-        elif t is VenueStatus:
-            self.on_status(ev)  # type: ignore[arg-type]
+        """Process one normalized event (hot path): state → detector → lifecycle."""
+        if type(ev) is Quote:  # most events
+            q = ev
+            self.events += 1
+            self.state.has_bbo[q.instrument][q.venue] = True  # the slot has its own BBO stream
+        elif type(ev) is Book:
+            implied = self._book(ev)
+            if implied is None:
+                return
+            q = implied
+        elif type(ev) is Funding:
+            self._funding(ev)
+            return
+        elif type(ev) is VenueStatus:
+            self._status(ev)
+            return
         else:
             raise TypeError(f"not a market event: {ev!r}")
-
-    def on_quote(self, q: Quote) -> None:
-        self.events += 1
+        # The one quote path (the venue's own quote, or a book's top), here to save a call.
         i = q.instrument
         v = q.venue
-        st = self.state
-        st.has_bbo[i][v] = True
-        if st.apply_quote(q):
-            if self.conversion.is_source[i] >= 0:
-                self.conversion.on_quote(self.conversion.is_source[i], q.bid, q.ask, q.recv_ts_ns)
-            self.detector.scan(i, v, q.recv_ts_ns, q.exchange_ts_ns)
+        now = q.recv_ts_ns
+        if self.state.apply_quote(q):
+            src = self.conversion.is_source[i]
+            if src >= 0:
+                self.conversion.on_quote(src, q.bid, q.ask, now)
+            verdicts = self.detector.scan(i, v, now)
+            if verdicts:
+                self.lifecycle.apply(verdicts, q.exchange_ts_ns, now)
         elif self.lifecycle.open_at[i][v]:
-            # A crossed or invalid quote cleared the slot: whatever relied on it closes now.
-            self.detector.recheck_slot(i, v, q.recv_ts_ns)
+            # A refused quote (a crossed one clears the slot): whatever relied on the slot is
+            # judged again. No new tick stands behind these verdicts, hence no exchange time.
+            verdicts = self.detector.recheck_slot(i, v, now)
+            if verdicts:
+                self.lifecycle.apply(verdicts, 0, now)
 
-    def on_book(self, b: Book) -> None:
+    def _book(self, b: Book) -> Quote | None:
+        # Depth for size and slippage; returns the quote its top implies, for the quote path.
         self.events += 1
         st = self.state
         q = st.apply_book(b)
-        i, v = b.instrument, b.venue
         if q is not None:
-            if st.apply_quote(q):
-                if self.conversion.is_source[i] >= 0:
-                    self.conversion.on_quote(self.conversion.is_source[i], q.bid, q.ask, q.recv_ts_ns)
-                self.detector.scan(i, v, b.recv_ts_ns, b.exchange_ts_ns)
-            elif self.lifecycle.open_at[i][v]:
-                self.detector.recheck_slot(i, v, b.recv_ts_ns)
-        elif st.book[i][v] is b and self.lifecycle.open_at[i][v]:
+            return q
+        i, v = b.instrument, b.venue
+        if st.book[i][v] is b and self.lifecycle.open_at[i][v]:
             # New depth changes size and slippage of what is open here.
-            self.detector.scan(i, v, b.recv_ts_ns, b.exchange_ts_ns)
+            verdicts = self.detector.scan(i, v, b.recv_ts_ns)
+            if verdicts:
+                self.lifecycle.apply(verdicts, b.exchange_ts_ns, b.recv_ts_ns)
+        return None
 
-    def on_funding(self, f: Funding) -> None:
+    def _funding(self, f: Funding) -> None:
         self.events += 1
         self.state.apply_funding(f)
-        self.detector.scan(f.instrument, f.venue, f.recv_ts_ns, f.exchange_ts_ns)
+        verdicts = self.detector.scan(f.instrument, f.venue, f.recv_ts_ns)
+        if verdicts:
+            self.lifecycle.apply(verdicts, f.exchange_ts_ns, f.recv_ts_ns)
 
-    def on_status(self, s: VenueStatus) -> None:
+    def _status(self, s: VenueStatus) -> None:
         self.events += 1
+        now = s.recv_ts_ns
         for i, v in self.state.apply_status(s):
-            self.detector.recheck_slot(i, v, s.recv_ts_ns)
+            verdicts = self.detector.recheck_slot(i, v, now)
+            if verdicts:
+                self.lifecycle.apply(verdicts, 0, now)
 
     def expire(self, now_ns: int) -> None:
         """Close what went stale without any update arriving (call every ~100 ms)."""
-        if self.lifecycle.open:
-            self.detector.recheck_all(now_ns)
+        verdicts = self.detector.recheck_all(now_ns)
+        if verdicts:
+            self.lifecycle.apply(verdicts, 0, now_ns)
 
     def close_all(self, now_ns: int, reason: str = SHUTDOWN) -> None:
         """Close every open opportunity (clean shutdown), so history has each one's end."""
-        for key in list(self.lifecycle.open):
-            self.lifecycle.close(key, reason, now_ns, now_ns)
+        self.lifecycle.close_all(now_ns, reason)
 
     def stats(self) -> dict[str, object]:
         return {

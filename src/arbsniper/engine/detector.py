@@ -1,10 +1,18 @@
-"""The detector: an update on (instrument, venue) in, opportunities out (SPEC §5).
+"""The detector: an update on (instrument, venue) in, verdicts out (SPEC §5).
 
-Pure and synchronous: it reads ``MarketState``, decides which pairs qualify, and hands them to
-the ``Lifecycle``. Per update it compares the venue against every other venue holding the
-instrument (and its sibling instruments in other quote currencies, through a live conversion
-rate) in both directions: O(venues), with a C-speed ``max``/``min`` pre-filter that rejects most
-updates before any Python loop runs.
+Pure and synchronous: ``scan`` reads ``MarketState`` (and the live ``Conversion``) for one update
+and returns the pairs the lifecycle must act on, as ``Verdict`` values: each qualifying pair with
+its ``Metrics``, and each open pair that no longer qualifies with the reason. It does no I/O and
+emits nothing; when nothing qualifies and nothing open is touched (almost every update) it returns
+the shared empty tuple ``NOTHING``. It reads which pairs are open from the lifecycle's tables
+(``open``, ``open_keys``) and never changes them.
+
+Per update it compares the venue against every other venue holding the instrument (and its
+sibling instruments in other quote currencies, through a live conversion rate) in both
+directions: O(venues), behind a pre-filter that rejects most updates before any Python loop runs:
+no venue's bid clears this ask by ``min_spread_bps`` and this bid clears no venue's ask, judged
+against the instrument's best bid and ask across venues (``MarketState.max_bid`` / ``min_ask``,
+kept as quotes are written: two reads instead of a ``max()`` and a ``min()`` per update).
 
 A pair (buy A, sell B) qualifies when both quotes are tradable (venue up, book valid) and fresh,
 the conversion rate (if the currencies differ) is usable, and
@@ -26,22 +34,63 @@ signalled).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence, Set
+
+import msgspec
 
 from arbsniper.config import Config
 from arbsniper.engine import lifecycle as lc
-from arbsniper.engine.lifecycle import INST_BITS, SLOT_BITS, Lifecycle
+from arbsniper.engine.lifecycle import OpenOpportunity, opportunity_key
 from arbsniper.engine.state import Conversion, MarketState
 from arbsniper.model import PERP
 
 
-class Detector:
-    """Finds qualifying pairs for one update and drives the lifecycle."""
+class Metrics(msgspec.Struct, frozen=True, gc=False):
+    """The numbers of a qualifying pair, as its signal publishes them.
 
-    def __init__(self, state: MarketState, conversion: Conversion, lifecycle: Lifecycle, config: Config) -> None:
+    A frozen ``gc=False`` struct: the fastest of struct / NamedTuple / ``__slots__`` to build and
+    read (measured), and the lifecycle keeps the last one an opportunity was announced with.
+    """
+
+    spread_bps: float
+    fees_bps: float
+    slippage_bps: float
+    funding_bps: float
+    net_bps: float
+    size: float  # in the base asset, after lot rounding
+    profit_quote: float  # in the buy leg's quote currency
+    confidence: float
+    funding_delta: float  # sell-leg minus buy-leg funding, fraction per 8 h
+    buy_price: float  # the buy venue's ask
+    sell_price: float  # the sell venue's bid, in the sell leg's own currency
+    conversion_rate: float  # sell-leg currency -> buy-leg currency (1.0 when equal)
+
+
+class Verdict(msgspec.Struct, frozen=True, gc=False):
+    """One pair the lifecycle must act on: it qualifies (``metrics``) or, open, no longer does (``reason``)."""
+
+    key: int  # lifecycle.opportunity_key of the four legs below
+    buy_instrument: int
+    buy_venue: int
+    sell_instrument: int
+    sell_venue: int
+    metrics: Metrics | None  # None: the open pair stopped qualifying, for ``reason``
+    reason: str = ""
+
+
+NOTHING: tuple[Verdict, ...] = ()  # the answer to almost every update
+
+
+class Detector:
+    """Judges the pairs one update touches; returns verdicts, changes nothing but its own counters."""
+
+    def __init__(self, state: MarketState, conversion: Conversion, config: Config,
+                 open_pairs: Mapping[int, OpenOpportunity], open_keys: Sequence[Sequence[Set[int]]]) -> None:
         d = config.detector
         self.state = state
         self.conv = conversion
-        self.lifecycle = lifecycle
+        self.open = open_pairs  # read only: the lifecycle's open opportunities by key
+        self.open_keys = open_keys  # read only: per (instrument, venue), the keys of those touching it
         self.min_spread_bps = d.min_spread_bps
         self.k_spread = 1.0 + d.min_spread_bps / 1e4
         self.min_net_bps = d.min_net_bps
@@ -55,10 +104,6 @@ class Detector:
         self.rejected: dict[str, int] = {}
         self.suspect = 0
         self.evaluated = 0
-        # The triggering event's stamps, set per update (saves passing them through every call).
-        self._exch_ns = 0
-        self._recv_ns = 0
-        self._seen: set[int] = set()  # pairs judged during the current scan
         self.grow()
 
     def grow(self) -> None:
@@ -70,44 +115,48 @@ class Detector:
                 self.siblings[i] = [j for j in members if j != i]
 
     # -- per update --------------------------------------------------------------------------
-    def scan(self, i: int, v: int, now_ns: int, exch_ns: int) -> None:
-        """Re-evaluate every pair that involves (instrument ``i``, venue ``v``)."""
+    def scan(self, i: int, v: int, now_ns: int) -> tuple[Verdict, ...]:
+        """Judge every pair that involves (instrument ``i``, venue ``v``) after its update.
+
+        Returns, in the order judged, the qualifying pairs and the open pairs (touching the slot)
+        that no longer qualify; ``NOTHING`` when there are none.
+        """
         st = self.state
         bids = st.bid[i]
         asks = st.ask[i]
         my_bid = bids[v]
         my_ask = asks[v]
         k = self.k_spread
-        open_here = self.lifecycle.open_at[i][v]
+        open_here = self.open_keys[i][v]
         sibs = self.siblings[i]
-        same = max(bids) >= my_ask * k or my_bid >= min(asks) * k
+        same = st.max_bid[i] >= my_ask * k or my_bid >= st.min_ask[i] * k
         if not same and not sibs and not open_here:
-            return  # the common case: no venue is far enough away in either direction
-        self._exch_ns = exch_ns
-        self._recv_ns = now_ns
-        seen = self._seen
-        seen.clear()
+            return NOTHING  # the common case: no venue is far enough away in either direction
+        out: list[Verdict] | None = None  # allocated only once a pair is judged
         if same:
-            check = self._check
+            out = []
+            judge = self._judge
             for w in range(st.nv):
                 if w == v:
                     continue
                 if bids[w] >= my_ask * k:
-                    check(i, v, i, w, 1.0, now_ns)
+                    judge(out, i, v, i, w, 1.0, now_ns)
                 if my_bid >= asks[w] * k:
-                    check(i, w, i, v, 1.0, now_ns)
+                    judge(out, i, w, i, v, 1.0, now_ns)
         if sibs:
-            self._scan_siblings(i, v, now_ns, sibs)
+            out = self._scan_siblings(out, i, v, now_ns, sibs)
         if open_here:
-            # Open pairs that are no longer candidates must still be re-judged (to close them).
-            opened = self.lifecycle.open
-            for key in tuple(self.lifecycle.open_keys[i][v]):
-                if key not in seen:
-                    o = opened.get(key)
-                    if o is not None:
-                        self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+            # Open pairs that were no candidates now must still be judged (to close them).
+            judged = {verdict.key for verdict in out} if out else ()
+            for key in open_here:
+                if key not in judged:
+                    if out is None:
+                        out = []
+                    self._rejudge(out, self.open[key], now_ns)
+        return tuple(out) if out else NOTHING
 
-    def _scan_siblings(self, i: int, v: int, now_ns: int, sibs: list[int]) -> None:
+    def _scan_siblings(self, out: list[Verdict] | None, i: int, v: int, now_ns: int,
+                       sibs: list[int]) -> list[Verdict] | None:
         st = self.state
         my_bid = st.bid[i][v]
         my_ask = st.ask[i][v]
@@ -119,55 +168,58 @@ class Detector:
                 continue
             bj = st.bid[j]
             aj = st.ask[j]
-            if max(bj) * f_ji < my_ask * k and my_bid < min(aj) * f_ji * k:
+            if st.max_bid[j] * f_ji < my_ask * k and my_bid < st.min_ask[j] * f_ji * k:
                 continue
+            if out is None:
+                out = []
             f_ij = 1.0 / f_ji
             for w in range(st.nv):
                 if w == v:
                     continue
                 if bj[w] * f_ji >= my_ask * k:
-                    self._check(i, v, j, w, f_ji, now_ns)
+                    self._judge(out, i, v, j, w, f_ji, now_ns)
                 if my_bid >= aj[w] * f_ji * k:
-                    self._check(j, w, i, v, f_ij, now_ns)
+                    self._judge(out, j, w, i, v, f_ij, now_ns)
+        return out
 
-    def recheck_slot(self, i: int, v: int, now_ns: int) -> None:
-        """Re-evaluate the open opportunities touching a slot (after a status or a rejected quote)."""
-        keys = self.lifecycle.open_keys[i][v]
+    def recheck_slot(self, i: int, v: int, now_ns: int) -> tuple[Verdict, ...]:
+        """Judge again the open pairs touching a slot (after a status or a refused quote)."""
+        keys = self.open_keys[i][v]
         if not keys:
-            return
-        self._exch_ns = 0
-        self._recv_ns = now_ns
-        opened = self.lifecycle.open
-        for key in tuple(keys):
-            o = opened.get(key)
-            if o is not None:
-                self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+            return NOTHING
+        out: list[Verdict] = []
+        for key in keys:
+            self._rejudge(out, self.open[key], now_ns)
+        return tuple(out)
 
-    def recheck_all(self, now_ns: int) -> None:
-        """Re-evaluate every open opportunity: closes those gone stale while nothing updated them."""
-        self._exch_ns = 0
-        self._recv_ns = now_ns
-        for o in list(self.lifecycle.open.values()):
-            self._recheck(o.ia, o.a, o.ib, o.b, now_ns)
+    def recheck_all(self, now_ns: int) -> tuple[Verdict, ...]:
+        """Judge again every open pair: finds those gone stale while nothing updated them."""
+        if not self.open:
+            return NOTHING
+        out: list[Verdict] = []
+        for o in self.open.values():
+            self._rejudge(out, o, now_ns)
+        return tuple(out)
 
-    def _recheck(self, ia: int, a: int, ib: int, b: int, now_ns: int) -> None:
+    def _rejudge(self, out: list[Verdict], o: OpenOpportunity, now_ns: int) -> None:
+        ia, ib = o.buy_instrument, o.sell_instrument
         st = self.state
         f = self.conv.factor(st.quote_ccy[ib], st.quote_ccy[ia], now_ns) if ia != ib else 1.0
-        self._check(ia, a, ib, b, f, now_ns)
+        self._judge(out, ia, o.buy_venue, ib, o.sell_venue, f, now_ns)
 
-    def _check(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> None:
+    def _judge(self, out: list[Verdict], ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> None:
+        # A verdict when the pair qualifies, or when it is open and no longer does.
         r = self.evaluate(ia, a, ib, b, f, now_ns)
-        key = (((ia << SLOT_BITS | a) << INST_BITS | ib) << SLOT_BITS) | b  # the key layout of lifecycle.py
-        self._seen.add(key)
+        key = opportunity_key(ia, a, ib, b)
         if isinstance(r, str):
             self.rejected[r] = self.rejected.get(r, 0) + 1
-            if key in self.lifecycle.open:
-                self.lifecycle.close(key, r, now_ns, self._recv_ns)
+            if key in self.open:
+                out.append(Verdict(key, ia, a, ib, b, None, r))
         else:
-            self.lifecycle.qualify(key, ia, a, ib, b, r, now_ns, self._exch_ns, self._recv_ns)
+            out.append(Verdict(key, ia, a, ib, b, r))
 
     # -- the rules -----------------------------------------------------------------------------
-    def evaluate(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> tuple | str:
+    def evaluate(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> Metrics | str:
         """Metrics of buying ``ia`` at venue ``a`` and selling ``ib`` at ``b``, or why not.
 
         ``f`` converts the sell leg's prices into the buy leg's quote currency (1.0 when equal,
@@ -245,8 +297,20 @@ class Detector:
             and fd8 < self.min_funding_delta
         ):
             return lc.FUNDING_BELOW_MIN
-        profit_quote = net_bps / 1e4 * size * vwap_buy
-        return (spread_bps, fees_bps, slippage_bps, funding_bps, net_bps, size, profit_quote, confidence, fd8, ask, sell_native, f)
+        return Metrics(
+            spread_bps=spread_bps,
+            fees_bps=fees_bps,
+            slippage_bps=slippage_bps,
+            funding_bps=funding_bps,
+            net_bps=net_bps,
+            size=size,
+            profit_quote=net_bps / 1e4 * size * vwap_buy,
+            confidence=confidence,
+            funding_delta=fd8,
+            buy_price=ask,
+            sell_price=sell_native,
+            conversion_rate=f,
+        )
 
     def _untradable_reason(self, ia: int, a: int, ib: int, b: int) -> str:
         st = self.state
@@ -259,6 +323,7 @@ class Detector:
         if st.denied[ia] or st.denied[ib]:
             return lc.DENIED
         return lc.NO_QUOTE
+
 
 
 def walk_depth(

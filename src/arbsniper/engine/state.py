@@ -3,6 +3,8 @@
 ``bid[i][v]`` is the best bid of instrument id ``i`` on venue id ``v``; every per-slot field has the
 same shape, so the detector reads a venue's row with two list indexings and no hashing. Venue
 health (up/down), book validity and the deny list fold into one ``tradable[i][v]`` flag.
+``max_bid[i]`` / ``min_ask[i]`` always equal ``max(bid[i])`` / ``min(ask[i])``: only
+``apply_quote`` and ``clear_quote`` write prices, and they keep them so.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class MarketState:
         self.tradable: list[list[bool]] = []
         self.book_valid: list[list[bool]] = []
         self.has_bbo: list[list[bool]] = []  # the slot has a dedicated BBO stream
+        # per instrument, kept equal to max(bid[i]) and min(ask[i]) by every write (the
+        # detector's pre-filter reads them; max()/min() over a row cost more than the rest of it)
+        self.max_bid: list[float] = []
+        self.min_ask: list[float] = []
         # per venue
         self.max_age_ns: list[int] = []
         self.venue_up: list[list[bool]] = []  # [venue][kind]
@@ -73,6 +79,8 @@ class MarketState:
             self.kind.append(inst.kind)
             self.quote_ccy.append(self.symbols.currency_id(inst.quote))
             self.denied.append(inst.name in deny)
+            self.max_bid.append(0.0)
+            self.min_ask.append(INF)
         slot_arrays = (
             (self.bid, 0.0), (self.ask, INF), (self.bid_size, 0.0), (self.ask_size, 0.0),
             (self.recv_ns, 0), (self.exch_ns, 0), (self.seq, 0), (self.book, None),
@@ -128,8 +136,21 @@ class MarketState:
             self.ignored_down += 1
             return False
         self.quotes += 1
-        self.bid[i][v] = bid
-        self.ask[i][v] = ask
+        # Keep max_bid / min_ask: a full max()/min() only when the best price itself moved away.
+        row = self.bid[i]
+        held = row[v]
+        row[v] = bid
+        if bid >= self.max_bid[i]:
+            self.max_bid[i] = bid
+        elif held == self.max_bid[i]:
+            self.max_bid[i] = max(row)
+        row = self.ask[i]
+        held = row[v]
+        row[v] = ask
+        if ask <= self.min_ask[i]:
+            self.min_ask[i] = ask
+        elif held == self.min_ask[i]:
+            self.min_ask[i] = min(row)
         self.bid_size[i][v] = q.bid_size
         self.ask_size[i][v] = q.ask_size
         self.recv_ns[i][v] = q.recv_ts_ns
@@ -143,8 +164,16 @@ class MarketState:
 
     def clear_quote(self, i: int, v: int) -> None:
         """Forget a slot's prices: nothing may trade on them (crossed quote, book reset)."""
-        self.bid[i][v] = 0.0
-        self.ask[i][v] = INF
+        row = self.bid[i]
+        held = row[v]
+        row[v] = 0.0
+        if held == self.max_bid[i]:
+            self.max_bid[i] = max(row)
+        row = self.ask[i]
+        held = row[v]
+        row[v] = INF
+        if held == self.min_ask[i]:
+            self.min_ask[i] = min(row)
         self.bid_size[i][v] = 0.0
         self.ask_size[i][v] = 0.0
         self.book[i][v] = None
