@@ -8,7 +8,7 @@ import msgspec
 
 from arbsniper.config import Config
 from arbsniper.engine import Engine
-from arbsniper.engine.detector import Verdict
+from arbsniper.engine.verdicts import Verdict
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, Quote, Signal, VenueStatus
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from arbsniper.engine.detector import NOTHING, Metrics, Verdict
 from arbsniper.engine.lifecycle import MAX_VENUES, opportunity_key
+from arbsniper.engine.verdicts import NOTHING, Metrics, Verdict
 from arbsniper.model import DOWN, RESYNCING, UP
 from tests.unit.enginekit import Harness
 

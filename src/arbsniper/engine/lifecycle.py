@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
 from arbsniper.config import Config
+from arbsniper.engine.verdicts import Metrics, Verdict
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Signal
-
-if TYPE_CHECKING:  # the detector imports this module; its output types are only named here
-    from arbsniper.engine.detector import Metrics, Verdict
 
 # Close reasons (and the reasons a pair fails to qualify).
 SPREAD_GONE = "spread_gone"
