@@ -100,6 +100,7 @@ _QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BIDR", "IDRT", "BTC
 QUOTES: tuple[str, ...] = tuple(sorted(_QUOTES, key=len, reverse=True))
 
 DEFAULT_FUNDING_INTERVAL_H = 8.0  # USD-M: a symbol absent from fundingInfo funds every 8 h (Binance docs)
+PACING = 0.8  # client messages are sent at this share of the venue's rate limit
 MAX_SUBSCRIBE_BYTES = 4000  # a SUBSCRIBE frame over 4096 bytes gets no answer at all
 
 SPOT_STATUS = {
@@ -628,7 +629,7 @@ class BinanceSpot(Binance):
         max_connections=300,  # connection attempts per 5 minutes per IP
     )
     max_instruments_per_connection: ClassVar[int] = subscription_limits.instruments_per_connection()
-    max_messages_per_s = 4.0  # paced under the 5/s, a margin for the pongs
+    max_messages_per_s = subscription_limits.max_requests_per_s * PACING  # 4/s under the 5/s: room for the pongs
 
 
 class BinanceUsdm(Binance):
@@ -641,9 +642,10 @@ class BinanceUsdm(Binance):
         max_streams_per_connection=1024,
         max_args_per_request=100,
         max_requests_per_s=10.0,  # pongs count; beyond: disconnected
+        # no connection-attempt limit in the USD-M docs (spot: 300 per 5 minutes)
     )
     max_instruments_per_connection: ClassVar[int] = subscription_limits.instruments_per_connection()
-    max_messages_per_s = 8.0
+    max_messages_per_s = subscription_limits.max_requests_per_s * PACING
     poll_interval_s: ClassVar[float] = 30.0  # premiumIndex for all symbols: weight 10 per poll
 
     def poll_requests(self) -> list[RestRequest]:

@@ -84,6 +84,7 @@ CATEGORY = {"spot": "spot", "perp": "linear"}
 
 STATUS = {"Trading": TRADING, "PreLaunch": PRELAUNCH, "Delivering": DELISTED, "Closed": DELISTED}
 
+PACING = 0.8  # client messages are sent at this share of the venue's rate limit
 ARGS_CHARS_PER_CONNECTION = 21_000  # "length of args array" of one public connection
 TOPIC_CHARS = 36  # a long topic as it sits in the args array: "orderbook.50." + 20-char symbol + quotes, comma
 
@@ -553,7 +554,7 @@ class BybitSpot(Bybit):
         max_connections=500,  # per 5 minutes per IP (per WebSocket domain)
     )
     max_instruments_per_connection: ClassVar[int] = subscription_limits.instruments_per_connection()
-    max_messages_per_s = 8.0
+    max_messages_per_s = subscription_limits.max_requests_per_s * PACING
 
 
 class BybitLinear(Bybit):
@@ -568,7 +569,7 @@ class BybitLinear(Bybit):
         max_connections=500,
     )
     max_instruments_per_connection: ClassVar[int] = subscription_limits.instruments_per_connection()
-    max_messages_per_s = 8.0
+    max_messages_per_s = subscription_limits.max_requests_per_s * PACING
 
 
 INFO = VenueInfo(
