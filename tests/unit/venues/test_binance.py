@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import pytest
+from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
+from arbsniper.parse import parse_stream
 from arbsniper.venues.base import NOTHING, FrameError, Parsed
 from arbsniper.venues.binance import Binance
+from arbsniper.venues.metadata import TRADING, InstrumentMeta
 from conftest import sample_lines
 
 RECV = 1_700_000_000_000_000_000
@@ -38,11 +44,20 @@ def test_usdm_book_ticker_sample_maps_to_linear_perp_with_event_time() -> None:
     assert q.seq == 185130926750
 
 
-def test_mark_price_samples_give_funding_rate_and_next_time() -> None:
+def test_mark_price_samples_give_funding_rate_and_next_time_interval_unknown_without_metadata() -> None:
     v = _open("perp")
     out = [v.parse(line, RECV).events for line in sample_lines("binance", "futures_markPrice")]
     rates = [(f.rate, f.next_funding_ts_ns // 1_000_000, f.interval_hours) for [f] in out if isinstance(f, Funding)]
-    assert rates == [(0.0001, 1569916800000, 8.0), (0.0001564, 1597564800000, 8.0), (0.00038167, 1562306400000, 8.0)]
+    # markPrice carries no interval: without the listing it is unknown (0), which the engine ignores
+    assert rates == [(0.0001, 1569916800000, 0.0), (0.0001564, 1597564800000, 0.0), (0.00038167, 1562306400000, 0.0)]
+
+
+def test_mark_price_takes_the_funding_interval_from_metadata() -> None:
+    meta = InstrumentMeta(venue="binance", market="perp", native_symbol="BTCUSDT", instrument="BTC/USDT:USDT", status=TRADING,
+                          funding_interval_hours=4.0)
+    v = Binance("perp", SymbolMap(), [meta])
+    [f] = v.parse(sample_lines("binance", "futures_markPrice")[0], RECV).events
+    assert isinstance(f, Funding) and (f.rate, f.interval_hours) == (0.0001, 4.0)
 
 
 def test_spot_depth_snapshot_plus_diffs_follow_spot_rules() -> None:
@@ -152,13 +167,123 @@ def test_crossed_quote_reaches_the_engine_to_be_refused() -> None:
     assert isinstance(q, Quote) and (q.bid, q.ask) == (101.0, 100.0)
 
 
-def test_subscribe_frames_follow_documented_shape_in_batches() -> None:
+def test_usdm_subscribes_book_ticker_and_depth_on_the_public_tier() -> None:
     v = Binance("perp", SymbolMap(), ["BTC/USDT:USDT", "ETH/USDT:USDT"], base_url="ws://h:1/{market}")
-    assert v.ws_url() == "ws://h:1/perp/stream"
+    assert v.ws_url() == "ws://h:1/perp/public/stream"  # since 2026-04-23 the unrouted /stream has no /market data
     [msg] = v.subscribe_messages()
-    assert msg == (
-        '{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms","btcusdt@markPrice@1s",'
-        '"ethusdt@bookTicker","ethusdt@depth@100ms","ethusdt@markPrice@1s"],"id":1}'
-    )
+    assert msg == '{"method":"SUBSCRIBE","params":["btcusdt@bookTicker","btcusdt@depth@100ms","ethusdt@bookTicker","ethusdt@depth@100ms"],"id":1}'
     # symbols not subscribed are ignored, not errors
     assert v.parse(sample_lines("binance", "futures_bookTicker")[0], RECV) == NOTHING
+    assert Binance("spot", SymbolMap(), ["BTC/USDT"], base_url="ws://h:1/{market}").ws_url() == "ws://h:1/spot/stream"
+
+
+def test_subscribe_batches_stay_within_100_streams_and_4000_bytes() -> None:
+    insts = [f"C{i:03d}/USDT" for i in range(300)]  # 600 streams
+    msgs = Binance("spot", SymbolMap(), insts).subscribe_messages()
+    assert [len(json.loads(m)["params"]) for m in msgs] == [100] * 6
+    assert [json.loads(m)["id"] for m in msgs] == [1, 2, 3, 4, 5, 6]
+    long = [f"LONGBASENAME{i:03d}/USDT" for i in range(100)]  # 31-character streams: bytes bind before the count
+    msgs = Binance("spot", SymbolMap(), long).subscribe_messages()
+    assert all(len(m.encode()) <= 4000 for m in msgs) and len(msgs) == 2
+    assert sum(len(json.loads(m)["params"]) for m in msgs) == 200
+
+
+def _unwrap(line: str) -> str:
+    doc = json.loads(line)
+    return json.dumps(doc["data"], separators=(",", ":")) if "stream" in doc else line
+
+
+def _wrap(line: str) -> str:
+    doc = json.loads(line)
+    if "stream" in doc:
+        return line
+    return json.dumps({"stream": f"{doc.get('s', '').lower()}@bookTicker", "data": doc}, separators=(",", ":"))
+
+
+@pytest.mark.parametrize(
+    ("name", "market"),
+    [("spot_bookTicker", "spot"), ("futures_bookTicker", "perp"), ("futures_markPrice", "perp"), ("spot_serverShutdown", "spot")],
+)
+def test_raw_and_wrapped_stream_payloads_parse_alike(name: str, market: str) -> None:
+    lines = sample_lines("binance", name)
+    wrapped = [_open(market).parse(_wrap(line) if name.endswith("bookTicker") else line, RECV) for line in lines]
+    raw = [_open(market).parse(_unwrap(line), RECV) for line in lines]
+    assert raw == wrapped and any(p.events or p.reconnect for p in raw)
+
+
+@pytest.mark.parametrize("market", ["spot", "perp"])
+def test_raw_and_wrapped_depth_streams_build_the_same_book(market: str) -> None:
+    prefix = "spot" if market == "spot" else "futures"
+    diffs = sample_lines("binance", f"{prefix}_depth_diff")
+    snapshot = sample_lines("binance", f"{prefix}_depth_snapshot_rest")[0]
+    out = []
+    for form in (lambda x: x, _unwrap):
+        v = _open(market)
+        iid = v.parse(form(diffs[0]), RECV).events[0].instrument
+        results = [v.parse(form(line), RECV) for line in diffs[1:4]]
+        results.append(v.apply_snapshot(iid, snapshot, RECV))
+        results += [v.parse(form(line), RECV) for line in diffs[4:]]
+        out.append(results)
+    assert out[0] == out[1]
+    assert isinstance(out[1][-1].events[-1], Book)
+
+
+def test_a_raw_spot_book_ticker_without_event_type_is_a_quote() -> None:
+    frame = '{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}'
+    v = _open("spot")
+    [q] = v.parse(frame, RECV).events
+    assert isinstance(q, Quote) and v.symbols.instrument_name(q.instrument) == "BNB/USDT"
+    assert (q.bid, q.bid_size, q.ask, q.ask_size, q.seq) == (25.3519, 31.21, 25.3652, 40.66, 400900217)
+
+
+def test_parse_tool_accepts_raw_stream_frames() -> None:
+    lines = [_unwrap(line) for line in sample_lines("binance", "spot_bookTicker")]
+    out, err = io.StringIO(), io.StringIO()
+    frames, events, bad = parse_stream("binance", "spot", lines, out, err)
+    assert (frames, events, bad) == (6, 6, 0), err.getvalue()
+    first = json.loads(out.getvalue().splitlines()[0])
+    assert (first["kind"], first["instrument"], first["bid"], first["bid_size"]) == ("quote", "NKN/USDT", 0.3521, 672.0)
+
+
+def test_too_many_subscriptions_reply_is_a_venue_error() -> None:
+    with pytest.raises(FrameError, match="Too many subscriptions"):
+        _open("spot").parse('{"error":{"code":4,"msg":"Too many subscriptions"},"id":19}', RECV)
+
+
+def test_metadata_names_the_instrument_and_its_unit_sizes_pass_as_base_units() -> None:
+    meta = InstrumentMeta(venue="binance", market="perp", native_symbol="1000PEPEUSDT", instrument="1000PEPE/USDT:USDT",
+                          status=TRADING, contract_size=1.0)
+    v = Binance("perp", SymbolMap(), metadata=[meta])  # open mode with the listing (parse, replay)
+    frame = '{"e":"bookTicker","u":7,"s":"1000PEPEUSDT","b":"0.0123","B":"1500","a":"0.0124","A":"2500","T":1,"E":2}'
+    [q] = v.parse(frame, RECV).events
+    assert v.symbols.instrument_name(q.instrument) == "1000PEPE/USDT:USDT" and (q.bid_size, q.ask_size) == (1500.0, 2500.0)
+
+
+def test_sizes_follow_a_listing_whose_unit_is_not_one_base_unit() -> None:
+    # Binance lists every size in base units (contract_size 1); a record saying otherwise is obeyed
+    meta = InstrumentMeta(venue="binance", market="spot", native_symbol="NKNUSDT", instrument="NKN/USDT", status=TRADING,
+                          contract_size=0.5)
+    v = Binance("spot", SymbolMap(), [meta])
+    [q] = v.parse(sample_lines("binance", "spot_bookTicker")[0], RECV).events
+    assert (q.bid_size, q.ask_size) == (336.0, 1599.5)  # 672 and 3199 units of 0.5
+    diffs = sample_lines("binance", "spot_depth_diff")
+    iid = v.parse(diffs[0], RECV).events[0].instrument
+    _, book = v.apply_snapshot(iid, sample_lines("binance", "spot_depth_snapshot_rest")[0], RECV).events
+    assert isinstance(book, Book) and book.bids[0] == (0.3521, 336.0)  # snapshot ["0.35210000","672.00000000"]
+
+
+def test_usdm_funding_comes_from_the_polled_premium_index() -> None:
+    meta = InstrumentMeta(venue="binance", market="perp", native_symbol="BTCUSDT", instrument="BTC/USDT:USDT", status=TRADING,
+                          funding_interval_hours=8.0)
+    v = Binance("perp", SymbolMap(), [meta], rest_url="http://h:2/{market}")
+    [req] = v.poll_requests()
+    assert (req.method, req.url, v.poll_interval_s) == ("GET", "http://h:2/perp/fapi/v1/premiumIndex", 30.0)
+    body = (FIXTURES / "binance" / "rest_premiumIndex.json").read_bytes()
+    [f] = v.on_poll(req, body, RECV).events
+    assert isinstance(f, Funding) and v.symbols.instrument_name(f.instrument) == "BTC/USDT:USDT"
+    assert (f.rate, f.interval_hours, f.next_funding_ts_ns, f.exchange_ts_ns) == (
+        0.00038246, 8.0, 1597392000000 * 1_000_000, 1597370495002 * 1_000_000)
+    rows = b'[{"symbol":"ETHUSDT","lastFundingRate":"0.0001","nextFundingTime":1,"time":1},' + body + b"]"
+    assert len(v.on_poll(req, rows, RECV).events) == 1  # ETHUSDT is not subscribed here
+    with pytest.raises(FrameError, match="premiumIndex"):
+        v.on_poll(req, b'{"code":-1}', RECV)
