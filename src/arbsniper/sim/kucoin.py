@@ -41,8 +41,9 @@ from arbsniper.instruments import parse_instrument
 from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, market_of
 from arbsniper.sim.synthetic import BASE_PRICES, BASE_SIZES, Listing, SimBook, SimFunding
 from arbsniper.venues.kucoin import futures, spot
-from arbsniper.venues.kucoin.common import BASE_ALIASES, MAX_TOPICS_PER_REQUEST, contract_scale
+from arbsniper.venues.kucoin.common import BASE_ALIASES, MAX_TOPICS_PER_REQUEST
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING
+from arbsniper.venues.units import contract_scale
 
 SPOT_TOPICS = spot.CHANNELS
 PERP_TOPICS = futures.CHANNELS

@@ -45,7 +45,6 @@ error frame and keeps the connection (Kucoin/kucoin-python-sdk#32, Kucoin/kucoin
 from __future__ import annotations
 
 import itertools
-import math
 import secrets
 from collections.abc import Iterable
 from typing import ClassVar, Generic, TypeVar
@@ -56,6 +55,7 @@ from arbsniper.model import Book
 from arbsniper.venues.base import NOTHING, PONG, FrameError, Heartbeat, Parsed, RestRequest, Venue
 from arbsniper.venues.book import APPLY, STALE, DeltaBuffer, L2Book, continuity, valid_level
 from arbsniper.venues.metadata import MetadataError, SubscriptionLimits
+from arbsniper.venues.units import UNIT, Scale
 
 BULLET_PATH = "/api/v1/bullet-public"
 PING = '{"id":"ping","type":"ping"}'
@@ -65,8 +65,6 @@ MESSAGES_PER_S = 100 / 10.0  # client messages, pings included
 PACING = 0.5  # the share of MESSAGES_PER_S the session's own pacing uses (``max_messages_per_s``)
 
 _D = TypeVar("_D")
-Scale = tuple[float, float]  # (mul, div): base units = contracts * mul / div
-UNIT: Scale = (1.0, 1.0)
 
 
 def ts_ns(value: int) -> int:
@@ -76,27 +74,6 @@ def ts_ns(value: int) -> int:
     if value >= 10**14:
         return value * 1_000
     return value * 1_000_000
-
-
-def contract_scale(multiplier: float) -> Scale:
-    """How to turn contracts of ``multiplier`` base units into base units, exactly where it can be.
-
-    0.01 becomes (1, 100): 83 contracts are 83 / 100 = 0.83 (83 * 0.01 is 0.8300000000000001);
-    10 becomes (10, 1); a multiplier without a whole reciprocal (0.3) multiplies.
-    """
-    if not (multiplier > 0.0 and math.isfinite(multiplier)):
-        raise ValueError(f"contract size must be positive and finite, got {multiplier}")
-    if multiplier < 1.0:
-        per = round(1.0 / multiplier)
-        if abs(per * multiplier - 1.0) < 1e-9:
-            return 1.0, float(per)
-    return multiplier, 1.0
-
-
-def contracts_to_base(contracts: float, multiplier: float) -> float:
-    """Base units in ``contracts`` of ``multiplier`` (cold path; parsers cache ``contract_scale``)."""
-    mul, div = contract_scale(multiplier)
-    return contracts * mul / div
 
 
 def base_currency(code: str) -> str:

@@ -59,11 +59,8 @@ from arbsniper.venues.kucoin.common import (
     BASE_ALIASES,
     Envelope,
     KuCoinVenue,
-    Scale,
     base_currency,
     batched_topics,
-    contract_scale,
-    contracts_to_base,
     decode_rest,
     limits,
     only_body,
@@ -79,6 +76,7 @@ from arbsniper.venues.metadata import (
     RestRequest,
     SubscriptionLimits,
 )
+from arbsniper.venues.units import Scale, contract_scale, contracts_to_base
 
 REST_URL = "https://api-futures.kucoin.com"
 SNAPSHOT_PATH = "/api/v1/level2/snapshot?symbol="
