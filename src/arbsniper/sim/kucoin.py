@@ -38,12 +38,12 @@ import math
 import time
 
 from arbsniper.instruments import parse_instrument
+from arbsniper.sim.contracts import whole_contracts
 from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, market_of
 from arbsniper.sim.synthetic import BASE_PRICES, BASE_SIZES, Listing, SimBook, SimFunding
 from arbsniper.venues.kucoin import futures, spot
 from arbsniper.venues.kucoin.common import BASE_ALIASES, MAX_TOPICS_PER_REQUEST
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING
-from arbsniper.venues.units import contract_scale
 
 SPOT_TOPICS = spot.CHANNELS
 PERP_TOPICS = futures.CHANNELS
@@ -57,8 +57,6 @@ FUTURES_STATUS = {TRADING: "Open", HALTED: "Paused", PRELAUNCH: "Init"}
 # sample); other bases get 1, 10 or 100 by price (``listing``).
 MULTIPLIERS = {"BTC": 0.001, "ETH": 0.01, "SOL": 0.1}
 _VENUE_CODES = {unified: code for code, unified in BASE_ALIASES.items()}
-
-Levels = list[tuple[float, float]]
 
 
 def native_symbol(instrument: str) -> str:
@@ -102,13 +100,6 @@ def filled(lst: Listing) -> Listing:
     return dataclasses.replace(lst, lot_size=lst.lot_size or one or picked.lot_size, tick=lst.tick or picked.tick,
                                min_size=lst.min_size or one or picked.min_size,
                                min_notional=lst.min_notional or (0.0 if one else picked.min_notional))
-
-
-def _whole(levels: Levels, contract_size: float) -> tuple[Levels, list[int]]:
-    """Levels rounded to whole contracts (at least one), in base units and in contracts."""
-    mul, div = contract_scale(contract_size)
-    counts = [max(1, round(s / contract_size)) for _, s in levels]
-    return [(p, n * mul / div) for (p, _), n in zip(levels, counts, strict=True)], counts
 
 
 class KuCoinSim(SimVenueServer):
@@ -295,8 +286,8 @@ class KuCoinSim(SimVenueServer):
         if isinstance(update, SimBook) and market_of(update.instrument) == "perp" and update.instrument in self.by_instrument:
             # The venue's book holds whole contracts; this is the book it shows (in base units).
             size = self.by_instrument[update.instrument].contract_size
-            bids, bid_counts = _whole(update.bids, size)
-            asks, ask_counts = _whole(update.asks, size)
+            bids, bid_counts = whole_contracts(update.bids, size)
+            asks, ask_counts = whole_contracts(update.asks, size)
             if not update.crossed:
                 self.contracts[update.instrument] = (bid_counts, ask_counts)
             update = SimBook(update.venue, update.instrument, update.ts_ns, bids, asks, update.crossed)
