@@ -13,10 +13,12 @@ import json
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from test_venues import listed
 
 from arbsniper.config import DemoConfig
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Quote, VenueStatus
+from arbsniper.sim import kucoin as sim_kucoin
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import venue_class
@@ -52,7 +54,8 @@ async def running(listing: Listing, heartbeat: Heartbeat | None = None,
     await sim.start()
     market = "perp" if ":" in listing.instrument else "spot"
     ws, rest = sim.urls()[listing.venue]
-    venue = (venue_cls or venue_class(listing.venue, market))(market, SymbolMap(), [listing.instrument], base_url=ws, rest_url=rest)
+    cls = venue_cls or venue_class(listing.venue, market)
+    venue = cls(market, SymbolMap(), await listed(cls, market, rest, listing.instrument), base_url=ws, rest_url=rest)
     session = VenueSession(venue, policy=ReconnectPolicy(initial_s=0.05, max_s=0.2), heartbeat=heartbeat, seed=1)
     events: list[MarketEvent] = []
     task = asyncio.create_task(session.run(events.append))
@@ -117,7 +120,7 @@ async def test_kucoin_connection_with_a_token_the_venue_did_not_issue_is_refused
 
 async def test_kucoin_futures_book_in_whole_contracts_matches_the_reference() -> None:
     hb = Heartbeat("json", 0.2, 1.5, '{"id":"ping","type":"ping"}')
-    async with running(Listing("kucoin", "ETH/USDT:USDT"), hb) as run:
+    async with running(sim_kucoin.listing("ETH/USDT:USDT", 3_400.0), hb) as run:
         await run.until(lambda: sum(isinstance(e, Book) for e in run.events) >= 20, "20 books")
         await run.sim.pause()
         ref = run.server.books["ETH/USDT:USDT"]

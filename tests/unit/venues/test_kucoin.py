@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
@@ -13,6 +14,7 @@ from arbsniper.venues.base import NOTHING, PONG, FrameError, RestRequest
 from arbsniper.venues.kucoin import INFO, KuCoinFutures, KuCoinSpot, futures, listed_instruments
 from arbsniper.venues.kucoin import spot as kucoin_spot
 from arbsniper.venues.kucoin.common import KuCoinVenue
+from arbsniper.venues.metadata import TRADING, InstrumentMeta
 from conftest import sample_lines
 
 MS = 1_000_000
@@ -23,8 +25,15 @@ def spot(*instruments: str) -> KuCoinSpot:
     return KuCoinSpot("spot", SymbolMap(), list(instruments))
 
 
+# XBTUSDTM as the venue lists it (the real sample); ETHUSDTM as KuCoin lists it (0.01 ETH, 8 h).
+XBT = KuCoinFutures.parse_metadata("perp", {"contracts": [(FIXTURES / "kucoin" / "rest_contracts_active.json").read_bytes()]})[0]
+ETH = InstrumentMeta(venue="kucoin", market="perp", native_symbol="ETHUSDTM", instrument="ETH/USDT:USDT", status=TRADING,
+                     contract_size=0.01, lot_size=0.01, tick_size=0.01, min_size=0.01, funding_interval_hours=8.0)
+METAS = {m.instrument: m for m in (XBT, ETH)}
+
+
 def perp(*instruments: str) -> KuCoinFutures:
-    return KuCoinFutures("perp", SymbolMap(), list(instruments))
+    return KuCoinFutures("perp", SymbolMap(), [METAS[i] for i in instruments])
 
 
 def iid(venue: KuCoinVenue, name: str) -> int:
@@ -69,9 +78,12 @@ def test_listed_instruments_gives_usdt_and_usdc_spot_plus_conversion_and_usdt_pe
     assert listed_instruments("perp", ["BTC", "ETH"]) == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
 
 
-def test_unknown_contract_size_is_refused_at_construction() -> None:
-    with pytest.raises(ValueError, match="contract size"):
-        perp("DOGE/USDT:USDT")
+def test_a_contract_without_metadata_is_refused_its_sizes_are_in_an_unknown_unit() -> None:
+    venue = KuCoinFutures("perp", SymbolMap(), ["DOGE/USDT:USDT"])
+    frame = json.dumps({"type": "message", "topic": "/contractMarket/tickerV2:DOGEUSDTM", "subject": "tickerV2", "data": {
+        "symbol": "DOGEUSDTM", "sequence": 1, "bestBidSize": 5, "bestBidPrice": "0.1", "bestAskPrice": "0.2", "bestAskSize": 5, "ts": 1}})
+    with pytest.raises(FrameError, match="no metadata for DOGEUSDTM"):
+        venue.parse(frame, RECV)
 
 
 # --- handshake ------------------------------------------------------------------------------
@@ -393,10 +405,12 @@ def test_malformed_futures_change_is_rejected(change: str) -> None:
         perp("BTC/USDT:USDT").parse(futures_change(1, change), RECV)
 
 
-def test_futures_funding_rate_is_per_8h_and_mark_price_is_ignored() -> None:
+def test_futures_predicted_funding_rate_is_per_the_listings_8h_period_and_mark_price_is_ignored() -> None:
     venue = perp("BTC/USDT:USDT")
     frame = '{"type":"message","topic":"/contract/instrument:XBTUSDTM","subject":"funding.rate","data":{"granularity":60000,"fundingRate":-0.002966,"timestamp":1551770400000}}'
     [f] = venue.parse(frame, RECV).events
+    # granularity 60000 is the predicted rate's 1-minute cadence; the period is the listing's
+    # fundingRateGranularity 28800000 ms = 8 h.
     assert f == Funding(venue.venue_id, iid(venue, "BTC/USDT:USDT"), -0.002966, 8.0, 0, 1551770400000 * MS, RECV)
     mark = '{"type":"message","topic":"/contract/instrument:XBTUSDTM","subject":"mark.index.price","data":{"granularity":1000,"indexPrice":4000.23,"markPrice":4010.52,"timestamp":1551770400000}}'
     assert venue.parse(mark, RECV) == NOTHING

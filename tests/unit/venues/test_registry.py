@@ -44,7 +44,7 @@ def test_default_fees_come_from_each_venues_module() -> None:
         for market, fee in info.taker_fee_bps.items():
             assert config.taker_fee_bps(name, 1 if market == "perp" else 0) == fee
     assert (config.taker_fee_bps("binance", 0), config.taker_fee_bps("binance", 1)) == (10.0, 5.0)
-    assert config.taker_fee_bps("coinbase", 1) == 10.0  # no such market: the conservative default
+    assert config.taker_fee_bps("coinbase", 1) == 10.0  # the US perp-style futures (approx.)
 
 
 def _literals_naming_two_venues(tree: ast.AST) -> list[int]:

@@ -28,12 +28,25 @@ REST L2 snapshots (spot ``level2_100``, futures ``level2/snapshot``)::
 
 Increments that arrive before the snapshot wait in a ``book.DeltaBuffer``; on the snapshot,
 those already in it are dropped and the rest must continue it (``book.continuity``).
+
+Limits (KuCoin docs-new "Rate Limit", WebSocket section, mirrored at
+rosssaunders/coincise:docs/kucoin/rate_limit_docs.md; venues.md §5 lists the older revisions that
+DISAGREE: 100 or 300 topics per connection, 10 or 50 connections): ≤ 800 connections per user ID,
+30 connections per minute, 100 client messages per 10 s (pings included), at most 100 topics in one
+subscribe ("batch"), 400 topics per connection on spot ("no such restriction for Futures"). A topic
+is one symbol on one channel: ``/market/ticker:BTC-USDT,ETH-USDT`` is two. The venue refuses with an
+error frame and keeps the connection (Kucoin/kucoin-python-sdk#32, Kucoin/kucoin-api-docs#434)::
+
+    {"id":"1","type":"error","code":509,"data":"exceed max subscription count limitation of 100 per time"}
+    {"id":"2","type":"error","code":509,"data":"exceed max permits per second"}
+    {"id":"3","type":"error","code":404,"data":"topic /market/level2:BSV-BTC is not found"}
 """
 
 from __future__ import annotations
 
 import itertools
 import secrets
+from collections.abc import Iterable
 from typing import ClassVar, Generic, TypeVar
 
 import msgspec
@@ -41,10 +54,15 @@ import msgspec
 from arbsniper.model import Book
 from arbsniper.venues.base import NOTHING, PONG, FrameError, Heartbeat, Parsed, RestRequest, Venue
 from arbsniper.venues.book import APPLY, STALE, DeltaBuffer, L2Book, continuity, valid_level
+from arbsniper.venues.metadata import MetadataError, SubscriptionLimits
+from arbsniper.venues.units import UNIT, Scale
 
 BULLET_PATH = "/api/v1/bullet-public"
 PING = '{"id":"ping","type":"ping"}'
-FUNDING_INTERVAL_HOURS = 8.0
+BASE_ALIASES = {"XBT": "BTC"}  # the venue's own codes that name another asset (futures call BTC "XBT")
+MAX_TOPICS_PER_REQUEST = 100  # topics (symbols) in one subscribe frame
+MESSAGES_PER_S = 100 / 10.0  # client messages, pings included
+PACING = 0.5  # the share of MESSAGES_PER_S the session's own pacing uses (``max_messages_per_s``)
 
 _D = TypeVar("_D")
 
@@ -58,11 +76,45 @@ def ts_ns(value: int) -> int:
     return value * 1_000_000
 
 
-def contracts_to_base(contracts: float, multiplier: float) -> float:
-    """Base units in ``contracts``; divides by the integer contracts-per-unit so 83 x 0.01 is 0.83 exactly."""
-    if multiplier < 1.0:
-        return contracts / round(1.0 / multiplier)
-    return contracts * multiplier
+def base_currency(code: str) -> str:
+    """The unified code of one of the venue's currency codes (``XBT`` is BTC)."""
+    return BASE_ALIASES.get(code, code)
+
+
+def batched_topics(channels: Iterable[str], natives: list[str], per_topic: int = MAX_TOPICS_PER_REQUEST) -> list[str]:
+    """``channel:SYM1,SYM2,…`` topics, at most ``per_topic`` symbols each (one topic per subscribe frame)."""
+    out = []
+    for i in range(0, len(natives), per_topic):
+        chunk = ",".join(natives[i : i + per_topic])
+        out += [f"{channel}:{chunk}" for channel in channels]
+    return out
+
+
+def decode_rest(decoder: msgspec.json.Decoder[_D], body: bytes, what: str) -> _D:
+    """One REST listing body, or MetadataError saying what was wrong with it."""
+    try:
+        return decoder.decode(body)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise MetadataError(f"kucoin: {what} is not KuCoin's format: {exc}") from None
+
+
+def only_body(bodies: dict[str, list[bytes]], name: str) -> bytes:
+    """The one page of response ``name`` (KuCoin's listings are not paginated)."""
+    pages = bodies.get(name)
+    if not pages:
+        raise MetadataError(f"kucoin: no {name!r} response (got {', '.join(bodies) or 'none'})")
+    return pages[0]
+
+
+def limits(streams_per_instrument: int, streams_per_connection: int) -> SubscriptionLimits:
+    """KuCoin's documented limits for a market whose instruments take ``streams_per_instrument`` topics."""
+    return SubscriptionLimits(
+        streams_per_instrument=streams_per_instrument,
+        max_streams_per_connection=streams_per_connection,
+        max_args_per_request=MAX_TOPICS_PER_REQUEST,
+        max_requests_per_s=MESSAGES_PER_S,
+        max_connections=800,  # per user ID (public tokens too); KuCoin gives no per-IP figure
+    )
 
 
 # --- wire types -------------------------------------------------------------------------------
@@ -126,8 +178,7 @@ class KuCoinVenue(Venue, Generic[_D]):
     depth snapshots, REST snapshot + buffered increments (``_D``: the market's increment type)."""
 
     name = "kucoin"
-    max_instruments_per_connection: ClassVar[int] = 50  # spot: 2 topics, futures: 3 per symbol
-    max_messages_per_s = 5.0  # the venue allows 100 client messages per 10 s
+    max_messages_per_s = MESSAGES_PER_S * PACING
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # the token is valid 24 h
     rest_base: ClassVar[str]  # the market's REST host
     snapshot_prefix: ClassVar[str]  # REST path of an L2 snapshot, up to the symbol
@@ -188,9 +239,17 @@ class KuCoinVenue(Venue, Generic[_D]):
         self._pending.clear()
         return super().on_connected(recv_ts_ns)
 
-    def multiplier(self, native: str) -> float:
-        """Base units per contract (1 on spot)."""
-        return 1.0
+    def scale(self, native: str) -> Scale:
+        """How this market's sizes of ``native`` become base units (``UNIT`` on spot)."""
+        return UNIT
+
+    def unified_instrument(self, native_symbol: str) -> str | None:
+        meta = self.metadata.get(native_symbol)
+        return meta.instrument if meta is not None else self.unified_from_symbol(native_symbol)
+
+    def unified_from_symbol(self, native: str) -> str | None:
+        """The unified name the symbol itself spells (no metadata at hand)."""
+        raise NotImplementedError
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -223,13 +282,13 @@ class KuCoinVenue(Venue, Generic[_D]):
     def depth_snapshot(self, iid: int, native: str, data: msgspec.Raw, recv_ts_ns: int) -> Parsed:
         """A pushed ``level2Depth5``/``level2Depth50`` book: the top levels as they are."""
         d = _DEPTH.decode(data)
-        m = self.multiplier(native)
+        mul, div = self.scale(native)
         for price, size in itertools.chain(d.bids, d.asks):
             if not valid_level(price, size):
                 raise FrameError(f"kucoin: bad level {price}/{size} for {native}")
         n = self.book_depth
-        bids = sorted(((p, contracts_to_base(s, m)) for p, s in d.bids if s > 0.0), reverse=True)[:n]
-        asks = sorted((p, contracts_to_base(s, m)) for p, s in d.asks if s > 0.0)[:n]
+        bids = sorted(((p, s * mul / div) for p, s in d.bids if s > 0.0), reverse=True)[:n]
+        asks = sorted((p, s * mul / div) for p, s in d.asks if s > 0.0)[:n]
         if bids and asks and bids[0][0] >= asks[0][0]:
             raise FrameError(f"kucoin: crossed depth snapshot for {native}")
         ts = d.timestamp or d.ts
@@ -277,17 +336,17 @@ class KuCoinVenue(Venue, Generic[_D]):
         if snap.code != "200000" or snap.data is None:
             raise FrameError(f"kucoin: L2 snapshot for {native} refused: code={snap.code} msg={snap.msg!r}")
         data = snap.data
-        mult = self.multiplier(native)
+        mul, div = self.scale(native)
         book = self.book(iid)
         book.clear()
         for price, size in data.bids:
             if not valid_level(price, size):
                 raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
-            book.set_bid(price, contracts_to_base(size, mult))
+            book.set_bid(price, size * mul / div)
         for price, size in data.asks:
             if not valid_level(price, size):
                 raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
-            book.set_ask(price, contracts_to_base(size, mult))
+            book.set_ask(price, size * mul / div)
         last = book.seq = data.sequence
         self.on_snapshot(iid, last)
         pending = self._pending.take(iid)

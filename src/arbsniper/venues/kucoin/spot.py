@@ -22,21 +22,61 @@ Book rules: increments apply on ``GET /api/v1/market/orderbook/level2_100?symbol
 straddles the snapshot, level changes whose own sequence is already in it are skipped. Price
 "0" is a no-op that still advances the sequence; size "0" deletes the level.
 
-Symbols: ``BTC-USDT`` ↔ ``BTC/USDT``.
+Symbols: ``BTC-USDT`` ↔ ``BTC/USDT`` (base and quote from the listing's ``baseCurrency`` /
+``quoteCurrency``, through ``common.BASE_ALIASES``).
+
+Listing (``metadata_requests``, both public, not paginated; units from the OpenAPI example in
+``tests/fixtures/kucoin/rest_symbols.json`` and its ``.source.txt``)::
+
+    GET /api/v2/symbols
+    {"code":"200000","data":[{"symbol":"BTC-USDT","baseCurrency":"BTC","quoteCurrency":"USDT","baseMinSize":"0.00001",
+     "baseIncrement":"0.00000001","priceIncrement":"0.1","minFunds":"0.1","quoteMinSize":"0.1","enableTrading":true,
+     "callauctionIsEnabled":false, …}]}
+    GET /api/v1/market/allTickers
+    {"code":"200000","data":{"time":1729173207043,"ticker":[{"symbol":"BTC-USDT","buy":"67192.5","sell":"67192.6",
+     "vol":"1836.03034612","volValue":"124068431.06726933","last":"67193", …}]}}
+
+``baseIncrement`` is the size step and ``baseMinSize`` the smallest order, in base units;
+``priceIncrement`` the tick; ``minFunds`` the smallest order value in the quote currency (older
+listings without it: ``quoteMinSize``); ``enableTrading`` false is a halt, a call auction
+(``callauctionIsEnabled``) is pre-launch. ``volValue`` is the 24 h volume in the quote currency.
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import msgspec
 
-from arbsniper.instruments import parse_instrument
+from arbsniper.instruments import InstrumentError, parse_instrument
 from arbsniper.venues.base import NOTHING, FrameError, Parsed
 from arbsniper.venues.book import L2Book, valid_level
-from arbsniper.venues.kucoin.common import Envelope, KuCoinVenue, ts_ns
+from arbsniper.venues.kucoin.common import (
+    Envelope,
+    KuCoinVenue,
+    base_currency,
+    batched_topics,
+    decode_rest,
+    limits,
+    only_body,
+    ts_ns,
+)
+from arbsniper.venues.metadata import (
+    HALTED,
+    PRELAUNCH,
+    TRADING,
+    InstrumentMeta,
+    MetadataError,
+    RestRequest,
+    SubscriptionLimits,
+)
 
 REST_URL = "https://api.kucoin.com"
 SNAPSHOT_PATH = "/api/v1/market/orderbook/level2_100?symbol="
-TOPICS_PER_FRAME = 100  # symbols per topic
+SYMBOLS_PATH = "/api/v2/symbols"
+TICKERS_PATH = "/api/v1/market/allTickers"
+CHANNELS = ("/market/ticker", "/market/level2")
+TOPICS_PER_CONNECTION = 400  # spot (docs-new); each symbol on each channel is a topic
 
 
 def native_symbol(instrument: str) -> str:
@@ -50,7 +90,84 @@ def native_symbol(instrument: str) -> str:
 def unified_instrument(native: str) -> str | None:
     """The unified name of a KuCoin spot symbol (``BTC-USDT`` → ``BTC/USDT``)."""
     base, dash, quote = native.partition("-")
-    return f"{base}/{quote}" if dash and base and quote else None
+    return f"{base_currency(base)}/{base_currency(quote)}" if dash and base and quote else None
+
+
+# --- REST listing -------------------------------------------------------------------------------
+
+
+class _Symbol(msgspec.Struct):
+    symbol: str
+    baseCurrency: str
+    quoteCurrency: str
+    baseMinSize: float
+    baseIncrement: float
+    priceIncrement: float
+    enableTrading: bool
+    minFunds: float | None = None
+    quoteMinSize: float | None = None
+    callauctionIsEnabled: bool | None = None
+
+
+class _Symbols(msgspec.Struct):
+    code: str
+    data: list[_Symbol] | None = None
+    msg: str = ""
+
+
+class _Ticker24h(msgspec.Struct):
+    symbol: str
+    volValue: float | None = None
+    last: float | None = None
+
+
+class _TickerList(msgspec.Struct):
+    ticker: list[_Ticker24h] = []
+    time: int = 0
+
+
+class _Tickers(msgspec.Struct):
+    code: str
+    data: _TickerList | None = None
+    msg: str = ""
+
+
+_SYMBOLS = msgspec.json.Decoder(_Symbols, strict=False)
+_TICKERS = msgspec.json.Decoder(_Tickers, strict=False)
+
+
+def parse_symbols(symbols_body: bytes, tickers_body: bytes) -> list[InstrumentMeta]:
+    """Every spot symbol of ``GET /api/v2/symbols``, with its 24 h quote volume and last price."""
+    listing = decode_rest(_SYMBOLS, symbols_body, "GET /api/v2/symbols")
+    if listing.code != "200000" or listing.data is None:
+        raise MetadataError(f"kucoin: GET /api/v2/symbols refused: code={listing.code} msg={listing.msg!r}")
+    tickers = decode_rest(_TICKERS, tickers_body, "GET /api/v1/market/allTickers")
+    if tickers.code != "200000" or tickers.data is None:
+        raise MetadataError(f"kucoin: GET /api/v1/market/allTickers refused: code={tickers.code} msg={tickers.msg!r}")
+    day = {t.symbol: t for t in tickers.data.ticker}
+    out = []
+    for s in listing.data:
+        instrument = f"{base_currency(s.baseCurrency)}/{base_currency(s.quoteCurrency)}"
+        try:
+            parse_instrument(instrument)
+        except InstrumentError:
+            continue  # codes our unified names cannot spell
+        if not s.enableTrading:
+            status, word = HALTED, "enableTrading=false"
+        elif s.callauctionIsEnabled:
+            status, word = PRELAUNCH, "callauction"
+        else:
+            status, word = TRADING, "enableTrading=true"
+        t = day.get(s.symbol)
+        out.append(InstrumentMeta(
+            venue="kucoin", market="spot", native_symbol=s.symbol, instrument=instrument, status=status,
+            venue_status=word, lot_size=s.baseIncrement, tick_size=s.priceIncrement, min_size=s.baseMinSize,
+            min_notional=s.minFunds if s.minFunds is not None else (s.quoteMinSize or 0.0),
+            venue_base=s.baseCurrency if base_currency(s.baseCurrency) != s.baseCurrency else "",
+            quote_volume_24h=(t.volValue or 0.0) if t is not None else 0.0,
+            last_price=(t.last or 0.0) if t is not None else 0.0,
+        ))
+    return out
 
 
 # --- wire types -------------------------------------------------------------------------------
@@ -97,6 +214,21 @@ class KuCoinSpot(KuCoinVenue[_Increment]):
     rest_base = REST_URL
     snapshot_prefix = SNAPSHOT_PATH
     gap_expected = "<= "  # an increment may start anywhere up to one past the book
+    subscription_limits: ClassVar[SubscriptionLimits] = limits(len(CHANNELS), TOPICS_PER_CONNECTION)
+    max_instruments_per_connection: ClassVar[int] = subscription_limits.instruments_per_connection()
+
+    @classmethod
+    def default_rest_base(cls, market: str) -> str:
+        return REST_URL
+
+    @classmethod
+    def metadata_requests(cls, market: str, rest_base: str) -> list[RestRequest]:
+        base = rest_base.rstrip("/")
+        return [RestRequest("GET", base + SYMBOLS_PATH, "symbols"), RestRequest("GET", base + TICKERS_PATH, "tickers")]
+
+    @classmethod
+    def parse_metadata(cls, market: str, bodies: dict[str, list[bytes]]) -> list[InstrumentMeta]:
+        return parse_symbols(only_body(bodies, "symbols"), only_body(bodies, "tickers"))
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -105,16 +237,11 @@ class KuCoinSpot(KuCoinVenue[_Increment]):
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)
 
-    def unified_instrument(self, native_symbol: str) -> str | None:
-        return unified_instrument(native_symbol)
+    def unified_from_symbol(self, native: str) -> str | None:
+        return unified_instrument(native)
 
     def subscribe_messages(self) -> list[str]:
-        natives = self.subscribed_natives()
-        topics = []
-        for i in range(0, len(natives), TOPICS_PER_FRAME):
-            chunk = ",".join(natives[i : i + TOPICS_PER_FRAME])
-            topics += [f"/market/ticker:{chunk}", f"/market/level2:{chunk}"]
-        return [self.subscribe_frame(topic) for topic in topics]
+        return [self.subscribe_frame(topic) for topic in batched_topics(CHANNELS, self.subscribed_natives())]
 
     def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._bridge.clear()
