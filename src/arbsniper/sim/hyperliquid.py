@@ -16,8 +16,8 @@ although the venue has one socket and one ``/info`` for both):
   Bad requests get ``{"channel":"error","data":"Error parsing JSON into valid websocket request: …"}``.
 - REST ``POST /info`` with ``{"type":"meta"|"metaAndAssetCtxs"|"spotMeta"|"spotMetaAndAssetCtxs"}``
   in the venue's shapes: strings for prices and volumes, ``szDecimals`` integers, perp contexts
-  by position, spot contexts by pair name and in another order than the universe (as the venue's
-  are). Spot tokens carry Hyperliquid's names (``UBTC`` for BTC, ``SPOT_NAMES``).
+  by position, spot contexts naming their pair, for more pairs than the universe lists (as the
+  venue's do). Spot tokens carry Hyperliquid's names (``UBTC`` for BTC, ``SPOT_NAMES``).
 - Listings that are not trading: Hyperliquid has no halt flag; a halted or delisted perp is
   served with ``"isDelisted": true`` (the one word it has), a prelaunch one not at all (the venue
   lists an asset when it trades); a spot pair that is not trading is left out of ``spotMeta``.
@@ -261,7 +261,9 @@ class HyperliquidSim(SimVenueServer):
             universe.append({"tokens": [self.tokens[base], self.tokens[quote]], "name": self.pair_name[lst.instrument],
                              "index": self.pair_index[lst.instrument], "isCanonical": lst.instrument == "PURR/USDC"})
         ctxs: list[dict[str, object]] = []
-        for lst in sorted(live, key=lambda x: self.pair_name[x.instrument]):  # by name: not the universe's order
+        # In pair-index order and for every pair, also those the universe leaves out (as the
+        # venue's): a context's position says nothing, only its "coin" does.
+        for lst in sorted(self.spots, key=lambda x: self.pair_index[x.instrument]):
             mid = self._mid(lst.instrument)
             px = fmt(mid if mid is not None else BASE_PRICES.get(parse_instrument(lst.instrument).base, 100.0))
             ctxs.append({"prevDayPx": px, "dayNtlVlm": fmt(self._volume(lst)), "markPx": px, "midPx": px if mid is not None else None,
