@@ -58,10 +58,10 @@ from typing import ClassVar
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Funding
+from arbsniper.model import Funding, Quote
 from arbsniper.venues import paradex_sbe as sbe
 from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
-from arbsniper.venues.book import MAX_SIZE, L2Book, valid_level
+from arbsniper.venues.book import L2Book, valid_level
 from arbsniper.venues.metadata import (
     DELISTED,
     HALTED,
@@ -217,7 +217,7 @@ _LEVEL = sbe.LEVEL.unpack_from
 _LEVELS = sbe.LEVEL.iter_unpack
 _INT64 = sbe.INT64.unpack_from
 _TS_SEQ = struct.Struct("<qq").unpack_from
-_BBO_BLOCK = sbe.BBO.struct(0)
+_BBO_UNPACK = sbe.BBO.struct(0).unpack_from
 _BOOK_HEAD = struct.Struct("<qqB").unpack_from  # ts, seq, pkgType: the rest of the 89 bytes we do not need
 _FUNDING_BLOCK = sbe.FUNDING_DATA.struct(0)
 _SUMMARY_RATE = 8 + sbe.MARKET_SUMMARY.offset("fundingRate")
@@ -230,7 +230,7 @@ _FUNDING_LEN = sbe.FUNDING_DATA.block_length(0)
 _LEVEL_LEN = sbe.LEVEL.size
 _BBO_ID, _BOOK_ID, _SUMMARY_ID, _FUNDING_ID = (t.template_id for t in (sbe.BBO, sbe.BOOK, sbe.MARKET_SUMMARY, sbe.FUNDING_DATA))
 _SCALE, _SCALE_12, _NULL = sbe.SCALE_8, sbe.SCALE_12, sbe.NULL
-_MAX_MANTISSA = MAX_SIZE * _SCALE
+# No int64 mantissa reaches ``book.MAX_SIZE`` (9.2e18 / 1e8 = 9.2e10 coins): a size is only checked for sign.
 
 
 class Paradex(Venue):
@@ -378,11 +378,21 @@ class Paradex(Venue):
         """``BboEvent``: ts, seq, bidPrice?, bidSize?, askPrice?, askSize?, market."""
         if block < _BBO_LEN:
             raise FrameError(f"paradex: BboEvent block of {block} bytes (needs {_BBO_LEN})")
-        ts, seq, bp, bs, ap, as_ = _BBO_BLOCK.unpack_from(frame, 8)
-        iid = self._market(frame, end, n)
-        if iid is None or bp == _NULL or ap == _NULL or bs == _NULL or as_ == _NULL:
-            return NOTHING  # a side without orders: nothing two-sided to trade on
-        return Parsed((self.quote(iid, bp / _SCALE, bs / _SCALE, ap / _SCALE, as_ / _SCALE, ts * 1000, recv_ts_ns, seq),))
+        ts, seq, bp, bs, ap, as_ = _BBO_UNPACK(frame, 8)
+        # The market, inlined (the hottest frame): its uint8 length, then the name.
+        if end >= n or end + 1 + frame[end] > n:
+            raise FrameError("paradex: BboEvent truncated in its market name")
+        iid = self._by_market.get(frame[end + 1 : end + 1 + frame[end]])
+        if iid is None:
+            iid = self._market(frame, end, n)  # open mode: a market seen for the first time
+            if iid is None:
+                return NOTHING
+        if bp <= 0 or ap <= 0 or bs < 0 or as_ < 0:  # a null (INT64_MIN) is negative too
+            if bp == _NULL or ap == _NULL or bs == _NULL or as_ == _NULL:
+                return NOTHING  # a side without orders: nothing two-sided to trade on
+            raise FrameError(f"paradex: BboEvent with non-positive price or negative size {bp}/{bs} {ap}/{as_} (mantissas)")
+        # A crossed quote is passed on, as ``Venue.quote`` does: the engine must see it to refuse it.
+        return Parsed((Quote(self.venue_id, iid, bp / _SCALE, bs / _SCALE, ap / _SCALE, as_ / _SCALE, ts * 1000, recv_ts_ns, seq),))
 
     def _sbe_book(self, frame: bytes, block: int, end: int, n: int, recv_ts_ns: int) -> Parsed:
         """``BookEvent``: ts, seq, pkgType (0 snapshot, 1 delta), best prices we ignore; groups
@@ -564,7 +574,7 @@ def _apply_levels(setter: Callable[[float, float], None], frame: bytes, off: int
     else:  # entries longer than we know: a later version appended fields to them
         levels = (_LEVEL(frame, off + i * length) for i in range(count))
     for price, size in levels:
-        if not (price > 0 and 0 <= size < _MAX_MANTISSA):
+        if price <= 0 or size < 0:
             raise FrameError(f"paradex: bad book level {price}/{size} (mantissas)")
         setter(price / _SCALE, size / _SCALE)
 

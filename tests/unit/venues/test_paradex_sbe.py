@@ -108,6 +108,24 @@ def test_bbo_with_a_null_side_is_no_quote(null: str) -> None:
     assert venue("BTC/USD:USDC").parse_binary(frame(BBO, values=values, data={"market": BTC}), RECV) == NOTHING
 
 
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("bidPrice", 0, "non-positive price"),
+    ("askPrice", -5, "non-positive price"),
+    ("askSize", -1, "negative size"),
+])
+def test_bbo_with_an_impossible_value_is_a_frame_error(field: str, value: int, message: str) -> None:
+    values = {"ts": TS_US, "seq": 1, "bidPrice": m8("10"), "bidSize": m8("1"), "askPrice": m8("11"), "askSize": m8("1")}
+    values[field] = value
+    with pytest.raises(FrameError, match=message):
+        venue("BTC/USD:USDC").parse_binary(frame(BBO, values=values, data={"market": BTC}), RECV)
+
+
+def test_crossed_bbo_reaches_the_engine_to_be_refused() -> None:
+    values = {"ts": TS_US, "seq": 1, "bidPrice": m8("12"), "bidSize": m8("1"), "askPrice": m8("11"), "askSize": m8("1")}
+    [q] = venue("BTC/USD:USDC").parse_binary(frame(BBO, values=values, data={"market": BTC}), RECV).events
+    assert isinstance(q, Quote) and (q.bid, q.ask) == (12.0, 11.0)
+
+
 def test_bbo_with_a_longer_block_than_we_know_decodes_the_fields_we_know() -> None:
     # A later version appending two int64 fields: the market is found after blockLength bytes, not after 48.
     values = {"ts": TS_US, "seq": 9, "bidPrice": m8("2.5"), "bidSize": m8("10"), "askPrice": m8("2.6"), "askSize": m8("20")}
