@@ -14,7 +14,11 @@ layouts are in ``paradex_sbe.py``):
 - Channel data: every **binary** frame, one SBE message each (``parse_binary``), naming its
   market in its var data (not its channel):
   - ``bbo.{market}`` → ``BboEvent`` (template 2): ts µs, seq, bidPrice?, bidSize?, askPrice?,
-    askSize?, market. A null side (no orders) gives no quote.
+    askSize?, market. A null side (no orders) gives no quote. BTC-USD-PERP 67629.7 × 0.992 /
+    67630.1 × 3.137 at seq 42 is these 69 bytes (header | 6 int64 | uint8 length + name)::
+
+        30000200 01000100 | 40222018240a0600 2a00000000000000 80aa6ca026060000
+        00ace90500000000 8004cfa226060000 a0aeb21200000000 | 0c 4254432d5553442d50455250
   - ``order_book.{market}.deltas`` → ``BookEvent`` (3): pkgType 0 = the whole book, then 1 =
     deltas whose ``seq`` is the previous one plus one (groups ``bids`` / ``asks`` of
     ``{price, size}``, size 0 = delete); anything else is a gap: resubscribe. (The bare channel
