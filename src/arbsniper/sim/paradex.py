@@ -18,7 +18,8 @@ What it speaks (``venues/paradex.py`` reads it; ``/perp`` first on every path):
   book on subscribe, then deltas whose ``seq`` is the previous plus one (size 0 deletes);
   ``markets_summary.{m}`` MarketSummaryEvent (v0 blocks of 216 bytes, v1 of 240 with the Rate12
   ``fundingRatePrecise``); ``funding_data.{m}`` FundingDataEvent with the listing's funding
-  period. Sizes are base units, as on the venue. The server pings every 55 s.
+  period; a HeartbeatEvent on a connection idle for 20 s. Sizes are base units, as on the venue.
+  The server pings every 55 s.
 - REST ``GET /v1/markets[?market=M]`` and ``GET /v1/markets/summary?market=ALL|M`` in the venue's
   format (decimal strings, ``funding_period_hours`` a number, times in ms). A listing that is not
   trading is served as the venue shows it — halted: ``trading_mode`` ``CANCEL_ONLY``; prelaunch:
@@ -49,6 +50,7 @@ from arbsniper.venues.paradex import native_symbol
 Levels = list[tuple[float, float]]
 VERSIONS = ("0", "1", "2")  # schema 1 versions the venue negotiates (paradex_1_0.xml)
 MAX_CONNECTS_PER_S = 20
+HEARTBEAT_S = 20.0  # the schema: "Server sends every 20s on idle connections"
 
 
 def listing(instrument: str, price: float, funding_interval_hours: float = 8.0, status: str = "trading") -> Listing:
@@ -88,6 +90,7 @@ def _send_binary(conn: SimConnection, data: bytes) -> None:
     if server.faults.silent:
         return
     server.frames_sent += 1
+    conn.state["sent"] = time.monotonic()
     if server.faults.delay_s > 0:
         asyncio.get_running_loop().call_later(server.faults.delay_s, _send_binary_now, t, data)
     else:
@@ -103,6 +106,7 @@ class ParadexSim(SimVenueServer):
     venue = "paradex"
     markets = ("perp",)
     server_ping_interval_s = 55.0
+    timer_interval_s = HEARTBEAT_S  # the SBE HeartbeatEvent on idle connections
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -112,6 +116,7 @@ class ParadexSim(SimVenueServer):
         self.seq: dict[str, int] = {lst.instrument: 14_000_000 for lst in self.listings}
         self.refused_upgrades: list[int] = []  # HTTP status of each refused connection attempt
         self._connects: collections.deque[float] = collections.deque()
+        self._heartbeats = 0
         self._opened_ms = int(time.time() * 1000) - 90 * 24 * 3600 * 1000  # when the markets "opened"
 
     # ---- connect: SBE negotiated in the URL ------------------------------------------------
@@ -140,6 +145,7 @@ class ParadexSim(SimVenueServer):
             conn.close(1008, "bad path")
             return
         conn.state["version"] = int(conn.query["sbeSchemaVersion"][0])
+        conn.state["sent"] = time.monotonic()
 
     # ---- control plane (JSON) --------------------------------------------------------------
 
@@ -197,6 +203,16 @@ class ParadexSim(SimVenueServer):
             _send_binary(conn, self._book_frame(book, market, self.seq[inst], sbe.SNAPSHOT, book.bids, book.asks, conn))
 
     # ---- channel data (SBE) ----------------------------------------------------------------
+
+    def on_timer(self) -> None:
+        """A ``HeartbeatEvent`` on every connection that sent nothing for ``HEARTBEAT_S``."""
+        now = time.monotonic()
+        self._heartbeats += 1
+        for conn in list(self.connections):
+            last = conn.state.get("sent", 0.0)
+            if isinstance(last, float) and now - last >= HEARTBEAT_S * 0.99:
+                _send_binary(conn, sbe.encode(sbe.HEARTBEAT, {"ts": time.time_ns() // 1000, "seq": self._heartbeats},
+                                              self._version(conn)))
 
     @staticmethod
     def _version(conn: SimConnection) -> int:

@@ -209,3 +209,19 @@ async def test_rest_refuses_a_summary_without_market_and_answers_one_market() ->
             [row] = (await resp.json())["results"]
             assert (row["symbol"], row["order_size_increment"], row["price_tick_size"], row["funding_period_hours"]) == \
                 ("ETH-USD-PERP", "0.0001", "0.01", 4.0)
+
+
+async def test_an_idle_connection_gets_sbe_heartbeats_which_the_parser_skips() -> None:
+    async with simulator() as (_sim, server, ws, _rest), aiohttp.ClientSession() as http, \
+            http.ws_connect(ws + "/v1?sbeSchemaId=1&sbeSchemaVersion=1") as sock:
+        await until(lambda: bool(server.connections), "the connection")
+        server.on_timer()  # not idle yet: nothing
+        [conn] = server.connections
+        conn.state["sent"] = 0.0  # long ago
+        server.on_timer()
+        msg = await asyncio.wait_for(sock.receive(), 5.0)
+        assert msg.type is aiohttp.WSMsgType.BINARY and msg.data[:8] == bytes.fromhex("1000" "2800" "0100" "0100")  # 16, template 40
+        parser = Paradex("perp", SymbolMap(), ["BTC/USD:USDC"])
+        assert parser.parse_binary(msg.data, 1).events == () and parser.skipped_templates == 1
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(sock.receive(), 0.2)  # one heartbeat, then idle again for 20 s
