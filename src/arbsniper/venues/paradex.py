@@ -577,10 +577,11 @@ def _apply_levels(setter: Callable[[float, float], None], frame: bytes, off: int
         levels: Iterable[tuple[int, int]] = _LEVELS(memoryview(frame)[off : off + _LEVEL_LEN * count])
     else:  # entries longer than we know: a later version appended fields to them
         levels = (_LEVEL(frame, off + i * length) for i in range(count))
+    scale = _SCALE
     for price, size in levels:
         if price <= 0 or size < 0:
             raise FrameError(f"paradex: bad book level {price}/{size} (mantissas)")
-        setter(price / _SCALE, size / _SCALE)
+        setter(price / scale, size / scale)
 
 
 def _apply_json(book: L2Book, u: _BookUpdate) -> None:
