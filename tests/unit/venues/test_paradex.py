@@ -1,4 +1,6 @@
-"""Paradex parser: every shared sample parses to its numbers; book deltas, gaps, funding."""
+"""Paradex JSON: the control plane (acks, errors), and the channel payloads of recordings made before
+the venue switched public channels to SBE (21 Sep 2026): every real sample parses to its numbers.
+The SBE channel data is tested in ``test_paradex_sbe.py``."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def test_subscribe_messages_follow_the_sample_request_with_one_channel_each() ->
     assert [m["params"]["channel"] for m in msgs] == ["bbo.BTC-USD-PERP", "order_book.BTC-USD-PERP.deltas", "markets_summary.BTC-USD-PERP"]
     assert len({m["id"] for m in msgs}) == 3
     assert v.heartbeat().mode == "server-ping"
-    assert v.ws_url() == "wss://ws.api.prod.paradex.trade/v1"
+    assert v.ws_url() == "wss://ws.api.prod.paradex.trade/v1?sbeSchemaId=1&sbeSchemaVersion=1"  # SBE, negotiated in the URL
 
 
 def test_acks_and_auth_results_parse_to_nothing_and_errors_are_frame_errors() -> None:
