@@ -26,6 +26,18 @@ Protocol (shared/venues.md §6):
 - Symbols: ``BTCUSDT`` + instType; ``SPOT`` → ``BTC/USDT``, ``USDT-FUTURES`` → ``BTC/USDT:USDT``.
   The legacy v1 feed (instType ``sp``/``mc``) sent books in the same shape; they parse too.
 
+Messages read::
+
+    {"action":"snapshot","arg":{"instType":"USDT-FUTURES","channel":"books1","instId":"ADAUSDT"},
+     "data":[{"asks":[["0.3555","10230"]],"bids":[["0.3553","112096"]],"checksum":0,"ts":"1730332859988"}],"ts":1730332859989}
+    {"action":"update","arg":{"instType":"USDT-FUTURES","channel":"books","instId":"AXSUSDT"},
+     "data":[{"asks":[["5.085","144.6"]],"bids":[["5.081","536.2"]],"checksum":-1258619028,"ts":"1730332859988"}],"ts":…}
+    {"action":"update","arg":{…,"channel":"books",…},"data":[{"asks":[…],"bids":[…],"seq":451275591395,
+     "pseq":451275591390,"ts":"…"}]}                                   (2026: seq / pseq, no checksum)
+    {"action":"snapshot","arg":{"instType":"USDT-FUTURES","channel":"ticker","instId":"STORJUSDT"},
+     "data":[{"lastPr":"0.4706","bidPr":"0.4705","askPr":"0.4708","bidSz":"1367.3","askSz":"2535.3",
+     "fundingRate":"0.0001","nextFundingTime":"1730361600000","ts":"1730332823155", …}]}
+
 Limits (https://www.bitget.com/api-doc/common/websocket-intro, shared/venues.md §6): 300
 connection requests per IP per 5 min, at most 100 connections per IP; 240 subscription requests
 per hour per connection and at most 1000 channels per connection ("we highly recommend fewer than
