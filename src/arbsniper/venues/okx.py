@@ -268,10 +268,11 @@ class Okx(Venue):
         metadata: Sequence[InstrumentMeta] = (),
     ) -> None:
         super().__init__(market, symbols, instruments, base_url, rest_url, metadata)
-        # native -> (instrument id, multiplier, divisor): base size = size * multiplier / divisor,
-        # the contract size split so that 0.01 BTC contracts divide by 100 (431 / 100 == 4.31,
-        # where 431 * 0.01 == 4.3100000000000005). Filled at first sight of each symbol.
-        self._scale: dict[str, tuple[int, float, float]] = {}
+        # native -> (instrument id, scale, divide): base size = size / scale when divide, else
+        # size * scale; 1.0 on spot (nothing to do). A contract that is a decimal fraction of a
+        # coin divides (0.01 BTC: 431 / 100 == 4.31, where 431 * 0.01 == 4.3100000000000005).
+        # Filled at first sight of each symbol.
+        self._scale: dict[str, tuple[int, float, bool]] = {}
 
     def heartbeat(self) -> Heartbeat:
         return Heartbeat("text", 20.0, 30.0, "ping")
@@ -347,12 +348,13 @@ class Okx(Venue):
 
     # ---- parsing ------------------------------------------------------------------------
 
-    def _lookup(self, native: str) -> tuple[int, float, float] | None:
+    def _lookup(self, native: str) -> tuple[int, float, bool] | None:
         """Instrument id and size scale of a symbol (first sight; FrameError without a known unit)."""
         iid = self.instrument_id(native)
         if iid is None:
             return None
-        hit = self._scale[native] = (iid, *size_scale(self.contract_size(native)))
+        mul, div = size_scale(self.contract_size(native))
+        hit = self._scale[native] = (iid, div, True) if div != 1.0 else (iid, mul, False)
         return hit
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:
@@ -386,27 +388,31 @@ class Okx(Venue):
         hit = self._scale.get(native) or self._lookup(native)
         if hit is None or not data:
             return NOTHING
-        iid, mul, div = hit
+        iid, scale, divide = hit
         d = data[0]
         if not d.bids or not d.asks:
             return NOTHING
         b, a = d.bids[0], d.asks[0]
         try:
-            bp, bs, ap, as_ = float(b[0]), float(b[1]) * mul / div, float(a[0]), float(a[1]) * mul / div
+            bp, bs, ap, as_ = float(b[0]), float(b[1]), float(a[0]), float(a[1])
             ts = int(d.ts) * 1_000_000
         except (ValueError, IndexError):
             raise FrameError(f"okx: bad bbo level {b!r} / {a!r}") from None
+        if scale != 1.0:  # contracts -> base
+            bs, as_ = (bs / scale, as_ / scale) if divide else (bs * scale, as_ * scale)
         return Parsed((self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0),))
 
     def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> Parsed:
         hit = self._scale.get(native) or self._lookup(native)
         if hit is None or not data:
             return NOTHING
-        iid, mul, div = hit
+        iid, scale, divide = hit
         t = data[0]
         if t.bidPx is None or t.askPx is None:
             return NOTHING
-        bs, as_ = (t.bidSz or 0.0) * mul / div, (t.askSz or 0.0) * mul / div
+        bs, as_ = t.bidSz or 0.0, t.askSz or 0.0
+        if scale != 1.0:  # contracts -> base
+            bs, as_ = (bs / scale, as_ / scale) if divide else (bs * scale, as_ * scale)
         return Parsed((self.quote(iid, t.bidPx, bs, t.askPx, as_, t.ts * 1_000_000, recv_ts_ns),))
 
     def _on_funding(self, native: str, data: list[_FundingData], recv_ts_ns: int) -> Parsed:
@@ -429,12 +435,12 @@ class Okx(Venue):
         hit = self._scale.get(native) or self._lookup(native)
         if hit is None or not data:
             return NOTHING
-        iid, mul, div = hit
+        iid, scale, divide = hit
         d = data[0]
         book = self.book(iid)
         if action == "snapshot":
             book.clear()
-            _apply(book, d, mul, div)
+            _apply(book, d, scale, divide)
             if d.seqId is not None:
                 book.seq = d.seqId
         else:
@@ -442,7 +448,7 @@ class Okx(Venue):
                 return NOTHING  # waiting for the snapshot of a resubscription
             if d.prevSeqId is not None and d.prevSeqId != book.seq:
                 return self.resync(iid, f"sequence gap: prevSeqId={d.prevSeqId} but last seqId={book.seq}", recv_ts_ns)
-            _apply(book, d, mul, div)
+            _apply(book, d, scale, divide)
             if d.seqId is not None:
                 book.seq = d.seqId
         # The venue's strings (contracts on SWAP) are what it checksums: the book keeps them.
@@ -470,14 +476,21 @@ class OkxSwap(Okx):
         return unified_instrument(native_symbol) if native_symbol.endswith("-SWAP") else None
 
 
-def _apply(book: L2Book, d: _BookData, mul: float, div: float) -> None:
+def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> None:
+    """Set every level in base units, keeping the venue's strings for the checksum."""
     try:
         for lvl in d.bids:
             price, size = lvl[0], lvl[1]
-            book.set_bid(float(price), float(size) * mul / div, (price, size))
+            base = float(size)
+            if scale != 1.0:
+                base = base / scale if divide else base * scale
+            book.set_bid(float(price), base, (price, size))
         for lvl in d.asks:
             price, size = lvl[0], lvl[1]
-            book.set_ask(float(price), float(size) * mul / div, (price, size))
+            base = float(size)
+            if scale != 1.0:
+                base = base / scale if divide else base * scale
+            book.set_ask(float(price), base, (price, size))
     except (ValueError, IndexError):
         book.clear()
         raise FrameError("okx: bad book level") from None
