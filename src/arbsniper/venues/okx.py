@@ -399,7 +399,12 @@ class Okx(Venue):
         except (ValueError, IndexError):
             raise FrameError(f"okx: bad bbo level {b!r} / {a!r}") from None
         if scale != 1.0:  # contracts -> base
-            bs, as_ = (bs / scale, as_ / scale) if divide else (bs * scale, as_ * scale)
+            if divide:
+                bs /= scale
+                as_ /= scale
+            else:
+                bs *= scale
+                as_ *= scale
         return Parsed((self.quote(iid, bp, bs, ap, as_, ts, recv_ts_ns, d.seqId or 0),))
 
     def _on_tickers(self, native: str, data: list[_Ticker], recv_ts_ns: int) -> Parsed:
@@ -412,7 +417,12 @@ class Okx(Venue):
             return NOTHING
         bs, as_ = t.bidSz or 0.0, t.askSz or 0.0
         if scale != 1.0:  # contracts -> base
-            bs, as_ = (bs / scale, as_ / scale) if divide else (bs * scale, as_ * scale)
+            if divide:
+                bs /= scale
+                as_ /= scale
+            else:
+                bs *= scale
+                as_ *= scale
         return Parsed((self.quote(iid, t.bidPx, bs, t.askPx, as_, t.ts * 1_000_000, recv_ts_ns),))
 
     def _on_funding(self, native: str, data: list[_FundingData], recv_ts_ns: int) -> Parsed:
