@@ -302,8 +302,6 @@ class Bitget(Venue):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         # Where quotes come from: "books1" (fastest) or "ticker" (also carries funding on futures).
         self.bbo_channel = "books1"
-        # Funding period per native symbol, from the listing's fundInterval (0: not known).
-        self._funding_h = {native: meta.funding_interval_hours for native, meta in self.metadata.items()}
 
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(self.market, instrument)
@@ -452,7 +450,8 @@ class Bitget(Venue):
             if self.kind and t.fundingRate is not None and t.nextFundingTime:
                 if not -1.0 < t.fundingRate < 1.0:
                     raise FrameError(f"bitget: absurd funding rate {t.fundingRate} for {native}")
-                interval_h = self._funding_h.get(native, 0.0)  # the frame does not say: the listing does
+                meta = self.metadata.get(native)  # the frame does not say the period: the listing does (0: not known)
+                interval_h = meta.funding_interval_hours if meta is not None else 0.0
                 out.append(Funding(self.venue_id, iid, t.fundingRate, interval_h, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
         return _events(out)
 
