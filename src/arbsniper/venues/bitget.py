@@ -102,6 +102,7 @@ MAX_CHANNELS = 1000  # per connection, the venue's hard limit
 RECOMMENDED_CHANNELS = 50  # "we highly recommend you to subscribe less than 50 channels in one connection"
 REQUESTS_PER_HOUR = 240  # subscription requests per connection per hour
 MESSAGES_PER_S = 10.0  # client messages per connection per second, the text "ping" included
+THROTTLED = "30006"  # "request too many"
 LIFETIME_S = 23.5 * 3600  # the venue cuts every connection after 24 h
 
 # The venue's status words → ours (an unknown word is not trading).
@@ -404,6 +405,10 @@ class Bitget(Venue):
             raise FrameError(f"bitget: not a Bitget frame: {exc}") from None
         if msg.event:
             if msg.event == "error":
+                if str(msg.code) == THROTTLED:
+                    # A subscribe refused for the connection's hourly budget: what it asked for never
+                    # comes. A new connection (after the session's back-off) has a fresh budget.
+                    return Parsed(reconnect=f"bitget {THROTTLED}: {msg.msg} (subscriptions refused)")
                 raise FrameError(f"bitget: venue error {msg.code}: {msg.msg}")
             return NOTHING  # subscribe / unsubscribe acknowledgements
         arg = msg.arg

@@ -84,6 +84,7 @@ PUBLIC_WS = "wss://ws.okx.com:8443"
 REST = "https://www.okx.com"
 MAX_ARGS_BYTES = 64 * 1024  # "the total length of multiple channels cannot exceed 64 KB"
 REQUESTS_PER_HOUR = 480  # subscribe / unsubscribe / login requests per connection per hour
+THROTTLED = "60014"  # "Requests too frequent"
 
 # The venue's ``state`` word → our status; an unknown word is not trading.
 STATES = {"live": TRADING, "suspend": HALTED, "preopen": PRELAUNCH, "test": PRELAUNCH}
@@ -368,6 +369,10 @@ class Okx(Venue):
                     return NOTHING
                 if env.event == "notice":
                     return Parsed(reconnect=f"okx notice {env.code}: {env.msg}")
+                if env.code == THROTTLED:
+                    # A subscribe refused for the connection's request budget: what it asked for
+                    # never comes. A new connection (after the session's back-off) has a fresh budget.
+                    return Parsed(reconnect=f"okx {THROTTLED}: {env.msg} (subscriptions refused)")
                 raise FrameError(f"okx: {env.event} {env.code}: {env.msg}")
             if arg is None or not env.data:
                 raise FrameError("okx: frame has neither event nor arg+data")

@@ -121,6 +121,11 @@ def test_heartbeat_is_text_ping_every_30s_and_pong_is_a_pong_without_events() ->
     assert v.ws_url() == "wss://ws.bitget.com/v2/ws/public"
 
 
+def test_request_too_many_asks_for_a_new_connection() -> None:
+    parsed = venue("spot", "BTC/USDT").parse('{"event":"error","code":30006,"msg":"request too many"}', RECV)
+    assert parsed.events == () and parsed.reconnect == "bitget 30006: request too many (subscriptions refused)"
+
+
 def test_acks_parse_to_nothing() -> None:
     v = venue("spot", "BTC/USDT")
     acks = sample_lines("bitget", "v2_subscribe_ack") + sample_lines("bitget", "v1_subscribe_ack") + sample_lines("bitget", "v1_spot_ticker")

@@ -205,5 +205,7 @@ def test_control_frames_are_nothing_pong_is_a_pong_and_an_upgrade_notice_asks_fo
     assert notice.events == () and notice.reconnect == "okx notice 64008: service upgrade"
     with pytest.raises(FrameError, match="60012"):
         v.parse('{"event":"error","code":"60012","msg":"Invalid request"}', RECV)
+    throttled = v.parse('{"event":"error","code":"60014","msg":"Requests too frequent.","connId":"a4d3ae55"}', RECV)
+    assert throttled.reconnect == "okx 60014: Requests too frequent. (subscriptions refused)"  # a fresh connection, a fresh budget
     with pytest.raises(FrameError):
         v.parse("garbage", RECV)
