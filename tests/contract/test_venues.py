@@ -22,7 +22,7 @@ from arbsniper.sim.exchange import SIM_REGISTRY, Simulator
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
 from arbsniper.venues import REGISTRY, venue_class
 from arbsniper.venues.base import Heartbeat, Venue
-from arbsniper.venues.metadata import InstrumentMeta
+from arbsniper.venues.metadata import InstrumentMeta, RestRequest
 from arbsniper.venues.session import ReconnectPolicy, VenueSession
 
 CASES = [
@@ -37,21 +37,23 @@ IDS = [f"{n}-{m}" for n, m in CASES]
 CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e6, crossed_every_s=1e6)
 
 
-async def listed(cls: type[Venue], market: str, rest_url: str, instrument: str) -> list[str | InstrumentMeta]:
-    """``instrument`` as the venue market's REST listing describes it where its sizes are contracts
-    (the unit is in the metadata), else by name."""
-    if not cls.sizes_in_contracts:
-        return [instrument]
+async def fetch_metadata(cls: type[Venue], market: str, rest_url: str) -> list[InstrumentMeta]:
+    """The venue's listing as its own parser reads it from the simulator's REST (none where the
+    venue module does not describe its listing yet)."""
+    try:
+        requests = cls.metadata_requests(market, rest_url.replace("{market}", market))
+    except NotImplementedError:
+        return []
     bodies: dict[str, list[bytes]] = {}
     async with aiohttp.ClientSession() as http:
-        for request in cls.metadata_requests(market, rest_url.replace("{market}", market)):
-            page = request
+        for first in requests:
+            page: RestRequest | None = first
             while page is not None:
                 async with http.request(page.method, page.url, data=page.body) as resp:
                     body = await resp.read()
                 bodies.setdefault(page.name, []).append(body)
                 page = cls.next_page(market, page, body)
-    return [m for m in cls.parse_metadata(market, bodies) if m.instrument == instrument]
+    return cls.parse_metadata(market, bodies)
 
 
 def _listing(name: str, market: str) -> Listing:
@@ -77,8 +79,9 @@ class Harness:
         await self.sim.start()
         ws, rest = self.sim.urls()[self.name]
         cls = venue_class(self.name, self.market)
-        instruments = await listed(cls, self.market, rest, self.listing.instrument)
-        self.venue = cls(self.market, self.symbols, instruments, base_url=ws, rest_url=rest)
+        # Built from the venue's own listing where it has one: sizes may be contracts (OKX swaps).
+        metas = [m for m in await fetch_metadata(cls, self.market, rest) if m.instrument == self.listing.instrument]
+        self.venue = cls(self.market, self.symbols, metas or [self.listing.instrument], base_url=ws, rest_url=rest)
         hb = self.heartbeat
         if hb is None:
             real = self.venue.heartbeat()

@@ -11,6 +11,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.bitget import Bitget, inst_type, listed_instruments, native_symbol, unified_instrument
+from arbsniper.venues.metadata import InstrumentMeta
 from conftest import sample_lines
 
 MS = 1_000_000
@@ -32,10 +33,17 @@ def signed_crc(text: str) -> int:
     return crc - (1 << 32) if crc >= (1 << 31) else crc
 
 
-def books_frame(action: str, inst_id: str, bids: list[list[str]], asks: list[list[str]], checksum: int, ts: int = 1730332800000,
-                inst_type: str = "SPOT") -> str:
+def books_frame(action: str, inst_id: str, bids: list[list[str]], asks: list[list[str]], checksum: int | None, ts: int = 1730332800000,
+                inst_type: str = "SPOT", seq: int | None = None, pseq: int | None = None) -> str:
+    """A v2 ``books`` frame; ``checksum=None`` leaves the field out, ``seq``/``pseq`` add the 2026 numbers."""
+    data: dict[str, object] = {"asks": asks, "bids": bids}
+    if checksum is not None:
+        data["checksum"] = checksum
+    if seq is not None:
+        data |= {"seq": seq, "pseq": pseq}
+    data["ts"] = str(ts)
     return json.dumps({"action": action, "arg": {"instType": inst_type, "channel": "books", "instId": inst_id},
-                       "data": [{"asks": asks, "bids": bids, "checksum": checksum, "ts": str(ts)}], "ts": ts + 2})
+                       "data": [data], "ts": ts + 2})
 
 
 # --- symbols, subscriptions ----------------------------------------------------------------
@@ -89,12 +97,33 @@ def test_futures_also_subscribe_ticker_for_funding_and_chunk_args() -> None:
     assert all(a["instType"] == "USDT-FUTURES" for a in args)
 
 
+def test_subscribe_requests_stay_within_4096_bytes_of_args() -> None:
+    # 81-82-byte args (LONGNAME000000000000USDT): 50 of them would be 4 119 bytes, 49 are 4 037
+    long_names = venue("perp", *[f"LONGNAME{i:012d}/USDT:USDT" for i in range(20)])
+    msgs = long_names.subscribe_messages()
+    assert [len(json.loads(m)["args"]) for m in msgs] == [49, 11]
+    assert all(len(m[m.index("[") + 1 : m.rindex("]")]) <= 4096 for m in msgs)
+
+
+def test_subscription_limits_are_bitgets() -> None:
+    limits = Bitget.subscription_limits
+    assert (limits.max_requests_per_hour, limits.max_requests_per_s, limits.max_connections) == (240, 10.0, 100)
+    # 50 channels a connection (Bitget's recommendation; the hard limit is 1000), 3 per futures instrument
+    assert (limits.max_streams_per_connection, limits.instruments_per_connection(), limits.max_args_per_request) == (50, 16, 50)
+    assert (Bitget.max_instruments_per_connection, Bitget.max_messages_per_s) == (16, 5.0)
+
+
 def test_heartbeat_is_text_ping_every_30s_and_pong_is_a_pong_without_events() -> None:
     v = venue("spot", "BTC/USDT")
     hb = v.heartbeat()
     assert (hb.mode, hb.payload, hb.interval_s) == ("text", "ping", 30.0)
     assert v.parse("pong", RECV) == PONG
     assert v.ws_url() == "wss://ws.bitget.com/v2/ws/public"
+
+
+def test_request_too_many_asks_for_a_new_connection() -> None:
+    parsed = venue("spot", "BTC/USDT").parse('{"event":"error","code":30006,"msg":"request too many"}', RECV)
+    assert parsed.events == () and parsed.reconnect == "bitget 30006: request too many (subscriptions refused)"
 
 
 def test_acks_parse_to_nothing() -> None:
@@ -126,11 +155,19 @@ def test_futures_ticker_sample_gives_funding_and_with_ticker_bbo_a_quote() -> No
     storj = iid(v, "STORJ/USDT:USDT")
     line = sample_lines("bitget", "v2_futures_ticker")[0]
     [f] = v.parse(line, RECV).events
-    assert f == Funding(v.venue_id, storj, 0.0001, 8.0, 1730361600000 * MS, 1730332823155 * MS, RECV)
+    # The frame has no funding period and this parser no listing: 0, "not known", never a guess.
+    assert f == Funding(v.venue_id, storj, 0.0001, 0.0, 1730361600000 * MS, 1730332823155 * MS, RECV)
+    meta = InstrumentMeta(venue="bitget", market="perp", native_symbol="STORJUSDT", instrument="STORJ/USDT:USDT", status="trading",
+                          funding_interval_hours=4.0)
+    listed = Bitget("perp", SymbolMap(), [meta])
+    [f4] = listed.parse(line, RECV).events
+    assert isinstance(f4, Funding) and f4.interval_hours == 4.0  # the listing's fundInterval
     v.bbo_channel = "ticker"
     q, f2 = v.parse(line, RECV).events
     assert q == Quote(v.venue_id, storj, 0.4705, 1367.3, 0.4708, 2535.3, 1730332823155 * MS, RECV)
     assert f2 == f
+    # Sizes are coins, not contracts: 1367.3 STORJ (the sample's baseVolume 2 878 355.9 x ~0.47 = its quoteVolume 1.355 M)
+    assert Bitget.sizes_in_contracts is False and listed.contract_size("STORJUSDT") == 1.0
 
 
 def test_dated_coin_future_ticker_is_not_subscribed_and_ignored() -> None:
@@ -204,6 +241,40 @@ def test_update_with_the_right_checksum_applies_and_deletes_zero_sizes() -> None
     assert isinstance(b, Book)
     assert b.bids == [(5.081, 536.2)] and b.asks == [(5.085, 144.6), (5.09, 1.0)]
     assert b.exchange_ts_ns == 1730332859988 * MS
+
+
+# --- 2026: seq / pseq, messages without a checksum ------------------------------------------------
+
+
+def test_books_without_a_checksum_field_are_not_a_mismatch() -> None:
+    v = venue("spot", "BTC/USDT")
+    v.parse(books_frame("snapshot", "BTCUSDT", [["100", "1"]], [["101", "1"]], None, seq=10, pseq=0), RECV)
+    parsed = v.parse(books_frame("update", "BTCUSDT", [["100", "2"]], [], None, seq=11, pseq=10), RECV)
+    [b] = parsed.events  # no checksum given: applied, never resynced (a 0 would resync every update)
+    assert isinstance(b, Book) and b.bids == [(100.0, 2.0)] and b.seq == 11 and parsed.resyncs == ()
+
+
+def test_pseq_must_equal_the_previous_seq_else_the_book_resyncs() -> None:
+    v = venue("perp", "BTC/USDT:USDT")
+    btc = iid(v, "BTC/USDT:USDT")
+    v.parse(books_frame("snapshot", "BTCUSDT", [["100", "1"]], [["101", "1"]], 0, inst_type="USDT-FUTURES", seq=451275591390, pseq=0), RECV)
+    cs = signed_crc("100:3:101:1")
+    [b] = v.parse(books_frame("update", "BTCUSDT", [["100", "3"]], [], cs, inst_type="USDT-FUTURES", seq=451275591395, pseq=451275591390),
+                  RECV).events
+    assert isinstance(b, Book) and b.seq == 451275591395
+    parsed = v.parse(books_frame("update", "BTCUSDT", [["100", "4"]], [], None, inst_type="USDT-FUTURES", seq=451275591399,
+                                 pseq=451275591397), RECV)  # 451275591395 .. 451275591397 never came
+    [status] = parsed.events
+    assert isinstance(status, VenueStatus) and status.state == RESYNCING
+    assert status.reason == "BTCUSDT: sequence gap: pseq=451275591397 but last seq=451275591395"
+    assert parsed.resyncs == (btc,)
+
+
+def test_a_checksum_that_is_present_is_still_checked_next_to_seq() -> None:
+    v = venue("spot", "BTC/USDT")
+    v.parse(books_frame("snapshot", "BTCUSDT", [["100", "1"]], [["101", "1"]], 0, seq=1, pseq=0), RECV)
+    parsed = v.parse(books_frame("update", "BTCUSDT", [["100", "2"]], [], signed_crc("100:1:101:1"), seq=2, pseq=1), RECV)
+    assert parsed.resyncs and "checksum mismatch" in parsed.events[0].reason  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("kind,market,instrument", [("spot", "spot", "CULT/USDT"), ("mix", "perp", "DASH/USDT:USDT")])
