@@ -13,7 +13,6 @@ import json
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from test_venues import listed
 
 from arbsniper.config import DemoConfig
 from arbsniper.instruments import SymbolMap
@@ -25,6 +24,7 @@ from arbsniper.venues import venue_class
 from arbsniper.venues.base import Heartbeat, Venue
 from arbsniper.venues.kucoin import KuCoinSpot
 from arbsniper.venues.session import ReconnectPolicy, VenueSession
+from tests.contract.test_venues import listed
 
 CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e6, crossed_every_s=1e6)
 
@@ -80,7 +80,9 @@ async def test_kucoin_posts_bullet_public_before_each_connection_and_pings_at_th
         server = run.server
         server.ping_interval_ms = 200  # type: ignore[attr-defined]  # set before the session's first await
         await run.until(lambda: quotes(run) >= 3, "quotes on the first connection")
-        assert server.rest_requests[0] == "POST /spot/api/v1/bullet-public"
+        # Before the first connection (after the listing, which the harness read first): the token.
+        session_requests = [r for r in server.rest_requests if "/api/v2/symbols" not in r and "/allTickers" not in r]
+        assert session_requests[0] == "POST /spot/api/v1/bullet-public"
         # The session took the ping rule from the bullet response (no override given).
         await run.until(lambda: run.session.heartbeat.interval_s == 0.2, "the bullet's ping interval in use")
         assert run.session.heartbeat.timeout_s == pytest.approx(10.2)

@@ -56,6 +56,12 @@ async def fetch_metadata(cls: type[Venue], market: str, rest_url: str) -> list[I
     return cls.parse_metadata(market, bodies)
 
 
+async def listed(cls: type[Venue], market: str, rest_url: str, instrument: str) -> list[str | InstrumentMeta]:
+    """``instrument`` as the venue market's own REST listing describes it (its units), else by name."""
+    metas = [m for m in await fetch_metadata(cls, market, rest_url) if m.instrument == instrument]
+    return [*metas] if metas else [instrument]
+
+
 def _listing(name: str, market: str) -> Listing:
     return next(lst for lst in DEMO_LISTINGS if lst.venue == name and (":" in lst.instrument) == (market == "perp"))
 
@@ -80,8 +86,8 @@ class Harness:
         ws, rest = self.sim.urls()[self.name]
         cls = venue_class(self.name, self.market)
         # Built from the venue's own listing where it has one: sizes may be contracts (OKX swaps).
-        metas = [m for m in await fetch_metadata(cls, self.market, rest) if m.instrument == self.listing.instrument]
-        self.venue = cls(self.market, self.symbols, metas or [self.listing.instrument], base_url=ws, rest_url=rest)
+        self.venue = cls(self.market, self.symbols, await listed(cls, self.market, rest, self.listing.instrument),
+                         base_url=ws, rest_url=rest)
         hb = self.heartbeat
         if hb is None:
             real = self.venue.heartbeat()
