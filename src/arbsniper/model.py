@@ -114,6 +114,8 @@ class Signal(msgspec.Struct, kw_only=True, gc=False):
     quote_currency: str
     conversion_rate: float = 1.0
     funding_delta: float = 0.0  # sell-leg minus buy-leg funding, fraction per 8 h
+    p_capture: float | None = None  # chance it is still open when both legs land (capture estimator); None = no estimate
+    expected_net_bps: float | None = None  # net_bps weighted by p_capture (the capture estimator's rule)
 
 
 _signal_encoder = msgspec.json.Encoder()
