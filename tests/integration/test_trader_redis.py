@@ -126,9 +126,12 @@ async def test_unacked_signals_are_delivered_again_after_a_restart(redis_url):
 def test_trader_command_reads_the_stream_and_writes_the_paper_ledger(tmp_path, redis_url):
     client = redis.Redis.from_url(redis_url)
     client.xadd(STREAM, {"signal": signal_to_json(_signal("open", oid="cli-1")), "uid": "e:cli-1"})
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_TRADING__LATENCY_MS": "5"}
+    # The signal is written before the trader process starts: on a loaded machine its start-up alone can
+    # outlast the default 1 s signal age, so the test allows an older signal (staleness has its own tests).
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_TRADING__LATENCY_MS": "5",
+           "ARBSNIPER_TRADING__MAX_SIGNAL_AGE_MS": "60000"}
     proc = subprocess.run([sys.executable, "-m", "arbsniper.cli", "trader", "--redis", redis_url, "--prefix", "arb:",
-                           "--data-dir", str(tmp_path), "--duration", "2"], env=env, capture_output=True, text=True,
+                           "--data-dir", str(tmp_path), "--duration", "4"], env=env, capture_output=True, text=True,
                           timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert "FILL" in proc.stderr
