@@ -281,7 +281,13 @@ class Config(_Section, frozen=True):
     """The whole resolved configuration."""
 
     data_dir: str = msgspec.field(default_factory=default_data_dir)
-    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])
+    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])  # universe = "bases"
+    # Which instruments: "auto" discovers them from the venues' listings (universe.py); "bases":
+    # the listings of `bases` only. [venues.X] instruments narrows one venue either way.
+    universe: Literal["auto", "bases"] = "auto"
+    min_venues: Annotated[int, msgspec.Meta(ge=1)] = 2  # auto: a base listed and trading on at least this many venues
+    max_instruments: Annotated[int, msgspec.Meta(ge=1)] = 100  # auto: the most bases kept, by 24 h quote volume
+    metadata_refresh_s: Annotated[float, msgspec.Meta(gt=0, le=_FLOAT_MAX)] = 3600.0  # listings fetched again this often
     log_level: LogLevel = "INFO"
     detector: DetectorConfig = DetectorConfig()
     conversion: ConversionConfig = ConversionConfig()
