@@ -157,6 +157,7 @@ class DemoConfig(_Section, frozen=True):
     dislocation_every_s: PositiveFloat = 1.5  # mean time between injected genuine dislocations
     stale_every_s: PositiveFloat = 7.0  # mean time between a venue going quiet on an instrument
     crossed_every_s: PositiveFloat = 5.0  # mean time between injected crossed (invalid) quotes
+    bases: PositiveInt = 31  # base assets the simulator lists (sim/market.py: 31 named, then synthetic coins)
 
 
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}

@@ -18,7 +18,8 @@ import msgspec
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
 from arbsniper.sim.exchange import SIM_REGISTRY, Simulator
-from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
+from arbsniper.sim.market import demo_market
+from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import EventSink
 from arbsniper.venues.catalog import Catalog
@@ -32,7 +33,7 @@ class SimulatedVenues:
     def __init__(self, config: Config, symbols: SymbolMap, seed: int | None = None, tap: FrameTap | None = None,
                  listings: Iterable[Listing] | None = None, separate_process: bool = False) -> None:
         usable = set(REGISTRY) & set(SIM_REGISTRY)
-        chosen = [lst for lst in (listings if listings is not None else DEMO_LISTINGS) if lst.venue in usable]
+        chosen = [lst for lst in (listings if listings is not None else demo_market(config.demo.bases)) if lst.venue in usable]
         if separate_process and listings is not None:
             raise ValueError("a simulator in its own process serves the default demo listings only")
         self.separate_process = separate_process
