@@ -220,6 +220,20 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_markets(args: argparse.Namespace) -> int:
+    from arbsniper.markets import gather, write
+    from arbsniper.venues import REGISTRY
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    if args.venue is not None and args.venue not in REGISTRY:
+        print(f"arbsniper markets: --venue {args.venue!r}: unknown venue (known: {', '.join(REGISTRY)})", file=sys.stderr)
+        return 2
+    listings, universe = asyncio.run(gather(config, args.demo))
+    n = write(listings, universe, config, sys.stdout, sys.stderr, args.venue, args.json)
+    return 0 if n else 1
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
@@ -385,6 +399,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
     p.add_argument("file", nargs="?", help="file of frames (default: stdin)")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("markets", help="what each venue lists (units, lot, tick, funding, status) and the universe chosen")
+    _add_common(p)
+    p.add_argument("--venue", metavar="NAME", help="only this venue")
+    p.add_argument("--json", action="store_true", help="one JSON object per instrument and venue market")
+    p.add_argument("--demo", action="store_true", help="the exchange simulator's demo market instead of the live venues")
+    p.set_defaults(func=cmd_markets)
 
     p = sub.add_parser("record", help="record raw venue frames as received (JSON lines, .gz/.zst)")
     _add_common(p)
