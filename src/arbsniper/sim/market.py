@@ -10,7 +10,7 @@ each venue's own quote currencies and metadata (each simulator module's ``listin
 - Coinbase futures only for its nano perps, Hyperliquid spot only for its UBTC/UETH/USOL;
 - perpetuals with 4 h and 1 h funding on Binance, Bybit, KuCoin, Bitget, OKX (8 h otherwise),
   1 h on Hyperliquid and Coinbase;
-- ``HALTED_LISTING`` halted (OKX lists it ``suspend``): the universe must leave it out;
+- ``HALTED_LISTING`` (the OKX ADA swap) halted, ``suspend`` in its listing: the universe must leave it out;
 - the conversion markets USDC/USDT (Binance) and USDT/USD (Coinbase).
 """
 
@@ -30,7 +30,7 @@ NAMED_PRICES: dict[str, float] = {
 }
 NAMED = tuple(NAMED_PRICES)
 EVERYWHERE = 8  # the first bases, listed on every venue
-HALTED_LISTING = ("okx", "DOT/USDT:USDT")
+HALTED_LISTING = ("okx", "ADA/USDT:USDT")
 VENUE_ORDER = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
 COINBASE_PERPS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "AVAX", "LINK", "DOT")
 HL_SPOT = ("BTC", "ETH", "SOL")  # UBTC, UETH, USOL
