@@ -8,8 +8,8 @@ each venue's own quote currencies and metadata (each simulator module's ``listin
 - the first 8 bases on every venue; the others on about two venues in three, spot or perp
   (``(j + k) % 3`` and ``% 5`` on base ``j`` and venue ``k``), so ``min_venues`` matters;
 - Coinbase futures only for its nano perps, Hyperliquid spot only for its UBTC/UETH/USOL;
-- perpetuals with 4 h and 1 h funding on Binance, Bybit, KuCoin, Bitget, OKX (8 h otherwise),
-  1 h on Hyperliquid and Coinbase;
+- perpetuals with 4 h and 1 h funding where the venue has several periods (8 h otherwise), 1 h
+  on Hyperliquid and Coinbase (their one period);
 - ``HALTED_LISTING`` (the OKX ADA swap) halted, ``suspend`` in its listing: the universe must leave it out;
 - the conversion markets USDC/USDT (Binance) and USDT/USD (Coinbase).
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 
 from arbsniper.sim.synthetic import BASE_PRICES, BASE_SIZES, Listing
+from arbsniper.venues import REGISTRY
 from arbsniper.venues.metadata import HALTED, TRADING
 
 # Reference prices (USD) of the named demo bases, roughly as in late 2026.
@@ -31,7 +32,6 @@ NAMED_PRICES: dict[str, float] = {
 NAMED = tuple(NAMED_PRICES)
 EVERYWHERE = 8  # the first bases, listed on every venue
 HALTED_LISTING = ("okx", "ADA/USDT:USDT")
-VENUE_ORDER = ("binance", "coinbase", "bybit", "okx", "kucoin", "bitget", "hyperliquid", "paradex")
 COINBASE_PERPS = ("BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "LTC", "AVAX", "LINK", "DOT")
 HL_SPOT = ("BTC", "ETH", "SOL")  # UBTC, UETH, USOL
 
@@ -45,14 +45,15 @@ def _price(base: str, j: int) -> float:
     return NAMED_PRICES.get(base) or round(0.5 + (j * 37 % 200) * 0.73, 2)
 
 
-def _funding_h(venue: str, j: int) -> float:
-    rule = {"binance": (4, 1, 7, 2), "bybit": (4, 2, 0, 0), "kucoin": (5, 3, 0, 0), "bitget": (6, 4, 9, 5), "okx": (4, 3, 0, 0)}
-    if venue in ("hyperliquid", "coinbase"):
+def _funding_h(venue: str, j: int, k: int) -> float:
+    """Base ``j``'s funding period on venue ``k``: the venue's own where it has one period
+    (Hyperliquid, Coinbase: 1 h), else 8 h with some 4 h and 1 h perpetuals, as Binance lists them."""
+    period = REGISTRY[venue].funding_interval_h
+    if period < 8.0:
+        return period
+    if j % 7 == k % 7:
         return 1.0
-    m4, r4, m1, r1 = rule.get(venue, (0, 0, 0, 0))
-    if m1 and j % m1 == r1:
-        return 1.0
-    if m4 and j % m4 == r4:
+    if j % 4 == k % 4:
         return 4.0
     return 8.0
 
@@ -79,12 +80,12 @@ def demo_market(n: int = len(NAMED)) -> list[Listing]:
         BASE_PRICES.setdefault(base, price)
         BASE_SIZES.setdefault(base, round(60_000.0 / price, 6))
     out: list[Listing] = []
-    for k, venue in enumerate(VENUE_ORDER):
+    for k, venue in enumerate(REGISTRY):
         make = importlib.import_module(f"arbsniper.sim.{venue}").listing
         for j, base in enumerate(names):
             for inst in _instruments(venue, base, j, k):
                 status = HALTED if (venue, inst) == HALTED_LISTING else TRADING
-                out.append(make(inst, BASE_PRICES[base], _funding_h(venue, j) if ":" in inst else 8.0, status))
+                out.append(make(inst, BASE_PRICES[base], _funding_h(venue, j, k) if ":" in inst else 8.0, status))
         if venue == "binance":
             out.append(make("USDC/USDT", 1.0, 8.0, TRADING))
         if venue == "coinbase":
