@@ -213,9 +213,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from arbsniper.parse import parse_stream
+    from arbsniper.venues import REGISTRY
+    from arbsniper.venues.catalog import Catalog
 
+    config = _load(args)
+    market = args.market or next(iter(REGISTRY[args.venue].markets))
+    catalog = Catalog(config.data_dir)
+    cached = catalog.read_cache(args.venue, market)  # the listing `markets` or `run` last fetched: the size units
+    if cached is None and REGISTRY[args.venue].venue_class(market).sizes_in_contracts:
+        print(f"arbsniper parse: no cached {args.venue} {market} listing in {catalog.dir}: its sizes are contracts, "
+              f"frames without a known unit are refused (run `arbsniper markets --venue {args.venue}` first)", file=sys.stderr)
     with (open(args.file, encoding="utf-8") if args.file else sys.stdin) as fh:
-        frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
+        frames, events, bad = parse_stream(args.venue, market, fh, sys.stdout, sys.stderr,
+                                           cached.instruments if cached is not None else ())
     print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
     return 0
 
@@ -395,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     from arbsniper.venues import REGISTRY
 
     p = sub.add_parser("parse", help="raw venue frames (one per line) to normalized events as JSON lines")
+    _add_common(p)
     p.add_argument("--venue", required=True, choices=tuple(REGISTRY), help="venue name")
     p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
     p.add_argument("file", nargs="?", help="file of frames (default: stdin)")

@@ -22,7 +22,7 @@ from arbsniper.sim import binance as sim_binance
 from arbsniper.sim import okx as sim_okx
 from arbsniper.sim.exchange import Simulator
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.catalog import CACHED, LIVE, Catalog
+from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
 from arbsniper.venues.connect import ConnectorSource, discover
 
@@ -137,3 +137,21 @@ def test_markets_demo_json_prints_one_object_per_instrument_and_venue(tmp_path: 
     assert {r["funding_interval_hours"] for r in rows if ":" in r["instrument"]} >= {1.0, 4.0, 8.0}
     halted = [r for r in rows if r["status"] == "halted"]
     assert [(r["venue"], r["instrument"], r["in_universe"]) for r in halted] == [("okx", "ADA/USDT:USDT", False)]
+
+
+def test_parse_reads_contract_sizes_from_the_cached_listing(tmp_path: Path) -> None:
+    """A real OKX swap frame (``"bidSz":"990"`` contracts of 0.01 BTC) parses to 9.9 BTC with the
+    listing ``markets``/``run`` cached (here: the real REST sample); refused without it."""
+    fixtures = REPO / "tests" / "fixtures" / "okx"
+    swap = REGISTRY["okx"].markets["perp"]
+    metas = swap.parse_metadata("perp", {"instruments": [(fixtures / "rest_instruments_swap.json").read_bytes()]})
+    catalog = Catalog(tmp_path)
+    catalog.write_cache(MarketListing(venue="okx", market="perp", instruments=metas, fetched_at=1.0))
+    frames = fixtures / "bbo-tbt.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    cmd = [sys.executable, "-m", "arbsniper.cli", "parse", "--venue", "okx", "--market", "perp", str(frames)]
+    got = subprocess.run([*cmd, "--data-dir", str(tmp_path)], capture_output=True, text=True, env=env, timeout=60, check=True)
+    [quote] = [json.loads(line) for line in got.stdout.splitlines()]
+    assert (quote["instrument"], quote["bid_size"], quote["ask_size"]) == ("BTC/USDT:USDT", 9.9, 7.27)
+    bare = subprocess.run([*cmd, "--data-dir", str(tmp_path / "none")], capture_output=True, text=True, env=env, timeout=60, check=True)
+    assert bare.stdout == "" and "no cached okx perp listing" in bare.stderr and "1 bad" in bare.stderr

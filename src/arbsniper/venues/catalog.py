@@ -102,7 +102,7 @@ class Catalog:
             return None
         return MarketListing(venue=venue, market=market, instruments=got.instruments, source=CACHED, fetched_at=got.fetched_at)
 
-    def _write_cache(self, listing: MarketListing) -> None:
+    def write_cache(self, listing: MarketListing) -> None:
         path = self.cache_path(listing.venue, listing.market)
         if path is None:
             return
@@ -137,7 +137,7 @@ class Catalog:
                 listing = MarketListing(venue=name, market=market, source=DOWN, reason=f"{reason}; no cached listing")
         else:
             listing = MarketListing(venue=name, market=market, instruments=metas, source=LIVE, fetched_at=time.time())
-            self._write_cache(listing)
+            self.write_cache(listing)
         self.listings[(name, market)] = listing
         return listing
 
