@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import ConnectorSource, build_venues
+    from arbsniper.venues.connect import live_source
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     # --demo: the real connectors against the local exchange simulator; else the live venues.
     sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
-               else ConnectorSource(build_venues(config, symbols))]
+               else live_source(config, symbols)]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live)
@@ -119,7 +119,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
-    from arbsniper.venues.connect import ConnectorSource, build_venues
+    from arbsniper.venues.connect import live_source
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -130,7 +130,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         sources: list[Any] = [SyntheticSource(symbols, demo=config.demo,
                                               seed=args.seed if args.seed is not None else config.demo.seed)]
     else:
-        sources = [ConnectorSource(build_venues(config, symbols))]
+        sources = [live_source(config, symbols)]
     service = IngestService(config, sources, symbols, bind=args.bind, http=_http("ingest", args.http))
     return _run_service("ingest", service.run(args.duration))
 
@@ -213,25 +213,49 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from arbsniper.parse import parse_stream
+    from arbsniper.venues import REGISTRY
+    from arbsniper.venues.catalog import Catalog
 
+    config = _load(args)
+    market = args.market or next(iter(REGISTRY[args.venue].markets))
+    catalog = Catalog(config.data_dir)
+    cached = catalog.read_cache(args.venue, market)  # the listing `markets` or `run` last fetched: the size units
+    if cached is None and REGISTRY[args.venue].venue_class(market).sizes_in_contracts:
+        print(f"arbsniper parse: no cached {args.venue} {market} listing in {catalog.dir}: its sizes are contracts, "
+              f"frames without a known unit are refused (run `arbsniper markets --venue {args.venue}` first)", file=sys.stderr)
     with (open(args.file, encoding="utf-8") if args.file else sys.stdin) as fh:
-        frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
+        frames, events, bad = parse_stream(args.venue, market, fh, sys.stdout, sys.stderr,
+                                           cached.instruments if cached is not None else ())
     print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
     return 0
+
+
+def cmd_markets(args: argparse.Namespace) -> int:
+    from arbsniper.markets import gather, write
+    from arbsniper.venues import REGISTRY
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    if args.venue is not None and args.venue not in REGISTRY:
+        print(f"arbsniper markets: --venue {args.venue!r}: unknown venue (known: {', '.join(REGISTRY)})", file=sys.stderr)
+        return 2
+    listings, universe = asyncio.run(gather(config, args.demo))
+    n = write(listings, universe, config, sys.stdout, sys.stderr, args.venue, args.json)
+    return 0 if n else 1
 
 
 def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import ConnectorSource, build_venues, run_for
+    from arbsniper.venues.connect import live_source, run_for
 
     config = _load(args)
     setup_logging(config.log_level)
     symbols = SymbolMap()
     recorder = Recorder(args.out)
     source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
-              else ConnectorSource(build_venues(config, symbols), tap=recorder))
+              else live_source(config, symbols, tap=recorder))
 
     async def main() -> None:
         flusher = asyncio.create_task(recorder.run())
@@ -381,10 +405,18 @@ def build_parser() -> argparse.ArgumentParser:
     from arbsniper.venues import REGISTRY
 
     p = sub.add_parser("parse", help="raw venue frames (one per line) to normalized events as JSON lines")
+    _add_common(p)
     p.add_argument("--venue", required=True, choices=tuple(REGISTRY), help="venue name")
     p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
     p.add_argument("file", nargs="?", help="file of frames (default: stdin)")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("markets", help="what each venue lists (units, lot, tick, funding, status) and the universe chosen")
+    _add_common(p)
+    p.add_argument("--venue", metavar="NAME", help="only this venue")
+    p.add_argument("--json", action="store_true", help="one JSON object per instrument and venue market")
+    p.add_argument("--demo", action="store_true", help="the exchange simulator's demo market instead of the live venues")
+    p.set_defaults(func=cmd_markets)
 
     p = sub.add_parser("record", help="record raw venue frames as received (JSON lines, .gz/.zst)")
     _add_common(p)

@@ -157,6 +157,7 @@ class DemoConfig(_Section, frozen=True):
     dislocation_every_s: PositiveFloat = 1.5  # mean time between injected genuine dislocations
     stale_every_s: PositiveFloat = 7.0  # mean time between a venue going quiet on an instrument
     crossed_every_s: PositiveFloat = 5.0  # mean time between injected crossed (invalid) quotes
+    bases: PositiveInt = 31  # base assets the simulator lists (sim/market.py: 31 named, then synthetic coins)
 
 
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
@@ -281,7 +282,13 @@ class Config(_Section, frozen=True):
     """The whole resolved configuration."""
 
     data_dir: str = msgspec.field(default_factory=default_data_dir)
-    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])
+    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])  # universe = "bases"
+    # Which instruments: "auto" discovers them from the venues' listings (universe.py); "bases":
+    # the listings of `bases` only. [venues.X] instruments narrows one venue either way.
+    universe: Literal["auto", "bases"] = "auto"
+    min_venues: Annotated[int, msgspec.Meta(ge=1)] = 2  # auto: a base listed and trading on at least this many venues
+    max_instruments: Annotated[int, msgspec.Meta(ge=1)] = 100  # auto: the most bases kept, by 24 h quote volume
+    metadata_refresh_s: Annotated[float, msgspec.Meta(gt=0, le=_FLOAT_MAX)] = 3600.0  # listings fetched again this often
     log_level: LogLevel = "INFO"
     detector: DetectorConfig = DetectorConfig()
     conversion: ConversionConfig = ConversionConfig()

@@ -50,5 +50,5 @@ def _bench_frames() -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     """Per-venue parse cost, and the whole path frame bytes -> opportunity, on simulator frames."""
     from arbsniper.bench.parse import bench_parse, bench_pipeline, collect_frames
 
-    records = collect_frames()
-    return bench_parse(records), bench_pipeline(records)
+    records, metadata = collect_frames()
+    return bench_parse(records, metadata=metadata), bench_pipeline(records, metadata=metadata)

@@ -22,6 +22,7 @@ from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
 from arbsniper.venues.connect import run_for
+from arbsniper.venues.metadata import InstrumentMeta
 
 
 class _Collect:
@@ -38,16 +39,22 @@ class _Collect:
         return None
 
 
-def collect_frames(seconds: float = 3.0, seed: int = 11) -> list[Record]:
-    """Record ``seconds`` of simulated traffic through the real connectors."""
+Metadata = dict[tuple[str, str], list[InstrumentMeta]]  # (venue, market) -> its listing
+
+
+def collect_frames(seconds: float = 3.0, seed: int = 11) -> tuple[list[Record], Metadata]:
+    """Record ``seconds`` of simulated traffic through the real connectors, and the simulator's
+    listings (the parsers need them: OKX, KuCoin and Coinbase futures sizes are contracts)."""
     demo = DemoConfig(updates_per_s=3000.0, dislocation_every_s=0.4)  # lively: opportunities to emit
     config = Config(demo=demo)
     tap = _Collect()
-    asyncio.run(run_for(SimulatedVenues(config, SymbolMap(), seed=seed, tap=tap), lambda _e: None, seconds))
-    return tap.records
+    source = SimulatedVenues(config, SymbolMap(), seed=seed, tap=tap)
+    asyncio.run(run_for(source, lambda _e: None, seconds))
+    found = source.discovery
+    return tap.records, ({k: lst.instruments for k, lst in found.listings.items()} if found is not None else {})
 
 
-def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, float]]:
+def bench_parse(records: list[Record], passes: int = 3, metadata: Metadata | None = None) -> dict[str, dict[str, float]]:
     """``{"binance:spot": {"frames": n, "ns_per_frame": x, "bbo_ns_per_frame": y, …}, …}``.
 
         ``bbo_ns_per_frame`` averages the frames that carried only quotes (the BBO channels);
@@ -64,7 +71,7 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
         best = best_bbo = float("inf")
         events = n_bbo = 0
         for _ in range(passes):
-            parser = cls(market, SymbolMap())
+            parser = cls(market, SymbolMap(), metadata=(metadata or {}).get((venue, market), ()))
             parse = parser.parse
             spent = spent_bbo = 0
             events = n_bbo = 0
@@ -95,7 +102,7 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
     return out
 
 
-def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[str, float]:
+def bench_pipeline(records: list[Record], config: Config | None = None, metadata: Metadata | None = None) -> dict[str, float]:
     """The whole hot path, frame bytes → opportunity: every venue's frames, in receive order,
     through its parser and into one engine. Per-frame latency includes parsing, the engine and
     any signal emitted; the engine's clock is the frame's receive time (as in a replay).
@@ -104,6 +111,7 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
     the timed pass uses fresh parsers and a fresh engine on the same frames.
     """
     config = config or Config()
+    metas = metadata or {}
     frames = [(r.venue, r.market, r.frame.encode(), r.recv_ns, r.rest) for r in records]
 
     def run(timed: bool) -> tuple[list[int], int, int]:
@@ -114,14 +122,14 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
         parsers: dict[tuple[str, str], Venue] = {}
         for venue, market, _, _, _ in frames:
             if (venue, market) not in parsers:
-                parsers[(venue, market)] = venue_class(venue, market)(market, symbols)
+                parsers[(venue, market)] = venue_class(venue, market)(market, symbols, metadata=metas.get((venue, market), ()))
         if timed:
             # sized by the untimed pass: same frames, same symbols in the same order
             for venue, market, data, recv_ns, rest in frames:
                 if rest is None:
                     with contextlib.suppress(FrameError):
                         parsers[(venue, market)].parse(data, recv_ns)
-            parsers = {key: venue_class(*key)(key[1], symbols) for key in parsers}
+            parsers = {key: venue_class(*key)(key[1], symbols, metadata=metas.get(key, ())) for key in parsers}
         engine.grow()
         on_event = engine.on_event
         pc = time.perf_counter_ns

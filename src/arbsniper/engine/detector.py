@@ -281,6 +281,9 @@ class Detector:
             if not st.venue_up[v][st.kind[i]]:
                 return lc.VENUE_DOWN
         for i, v in ((ia, a), (ib, b)):
+            if st.halted[i][v]:
+                return lc.INSTRUMENT_HALTED
+        for i, v in ((ia, a), (ib, b)):
             if not st.book_valid[i][v]:
                 return lc.BOOK_RESYNC
         if st.denied[ia] or st.denied[ib]:

@@ -13,7 +13,7 @@ import math
 
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import ANY, DOWN, PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
+from arbsniper.model import ANY, DOWN, HALTED, PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
 
 INF = math.inf
 
@@ -42,6 +42,7 @@ class MarketState:
         self.tradable: list[list[bool]] = []
         self.book_valid: list[list[bool]] = []
         self.has_bbo: list[list[bool]] = []  # the slot has a dedicated BBO stream
+        self.halted: list[list[bool]] = []  # the venue halted or delisted the instrument (cold path only)
         # per instrument, kept equal to max(bid[i]) and min(ask[i]) by every write (the
         # detector's pre-filter reads them; max()/min() over a row cost more than the rest of it)
         self.max_bid: list[float] = []
@@ -86,6 +87,7 @@ class MarketState:
             (self.recv_ns, 0), (self.exch_ns, 0), (self.seq, 0), (self.book, None),
             (self.funding_h, 0.0), (self.fee_bps, 0.0), (self.lot, 0.0), (self.min_notional, 0.0),
             (self.tradable, False), (self.book_valid, True), (self.has_bbo, False),
+            (self.halted, False),
         )
         for arr, fill in slot_arrays:
             while len(arr) < ni:
@@ -224,14 +226,16 @@ class MarketState:
                     self.book_valid[i][v] = False
             elif up:
                 for i in insts:
-                    self.book_valid[i][v] = True
+                    self.book_valid[i][v] = not self.halted[i][v]
             if s.state == DOWN:
                 for i in insts:
                     self.clear_quote(i, v)
         else:
             i = s.instrument
             insts = [i]
-            if s.state == UP:
+            if s.state == HALTED:
+                self.halted[i][v] = True  # for good: the instrument is unsubscribed, its book never valid again
+            if s.state == UP and not self.halted[i][v]:
                 self.book_valid[i][v] = True
             else:
                 self.book_valid[i][v] = False

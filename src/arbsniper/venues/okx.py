@@ -340,6 +340,9 @@ class Okx(Venue):
         args = [a for native in self.subscribed_natives() for a in self._args(native)]
         return _batches("subscribe", args, self.subscription_limits.max_args_per_request)
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        return _batches("unsubscribe", self._args(self.native_of(instrument_id)), self.subscription_limits.max_args_per_request)
+
     def resubscribe_messages(self, instrument_id: int) -> list[str]:
         arg = [{"channel": "books", "instId": self.native_of(instrument_id)}]
         return [

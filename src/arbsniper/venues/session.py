@@ -38,7 +38,7 @@ import aiohttp
 import picows
 
 from arbsniper.logs import RateLimited
-from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, VenueStatus
+from arbsniper.model import DOWN, HALTED, RESYNCING, UP, Book, MarketEvent, VenueStatus
 from arbsniper.venues import rest
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, RestRequest, Venue
 
@@ -345,6 +345,22 @@ class VenueSession:
             if i:
                 await asyncio.sleep(gap)
             self.send(msg)
+
+    def unsubscribe(self, instrument: str, reason: str) -> int | None:
+        """Stop watching one instrument the venue halted or delisted (cold path): unsubscribe it on
+        the live connection where the venue has the messages, drop it from later connections, and
+        tell the engine (``VenueStatus(HALTED)``) so what is open on it closes. Its id, or None."""
+        venue = self.venue
+        if instrument not in venue.instruments:
+            return None
+        iid = venue.symbols.instrument_id(instrument)
+        for msg in venue.unsubscribe_messages(iid):
+            self.send(msg)
+        venue.remove_instrument(instrument)
+        self._books.pop(iid, None)
+        log.warning("%s: %s unsubscribed: %s", self._label, instrument, reason)
+        self._emit([VenueStatus(venue.venue_id, HALTED, reason, time.time_ns(), venue.kind, iid)])
+        return iid
 
     def send(self, text: str) -> None:
         """Send one text frame on the current connection (dropped when there is none)."""
