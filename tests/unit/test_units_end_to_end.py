@@ -18,7 +18,6 @@ from typing import Any
 import ccxt
 import msgspec
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.config import Config
 from arbsniper.engine import Engine
@@ -33,6 +32,7 @@ from arbsniper.venues.coinbase import CoinbasePerp
 from arbsniper.venues.kucoin.futures import KuCoinFutures
 from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.okx import OkxSwap
+from tests.conftest import FIXTURES
 
 RECV = 1_700_000_000_000_000_000
 OKX_META = OkxSwap.parse_metadata("perp", {"instruments": [(FIXTURES / "okx" / "rest_instruments_swap.json").read_bytes()]})
@@ -51,7 +51,7 @@ def okx_frames(bid_contracts: str) -> tuple[str, str]:
         "instType": "SWAP", "instId": "BTC-USDT-SWAP", "last": "38632.4", "lastSz": "1", "askPx": "38632.4", "askSz": "727",
         "bidPx": "38632.3", "bidSz": bid_contracts, "open24h": "38000", "high24h": "39000", "low24h": "37900",
         "sodUtc0": "38100", "sodUtc8": "38200", "volCcy24h": "123456.78", "vol24h": "12345678", "ts": "1651761120004"}]}
-    bids, asks = [["38632.3", bid_contracts], ["30000.0", "12"]], [["38632.4", "727"]]
+    bids, asks = [("38632.3", bid_contracts), ("30000.0", "12")], [("38632.4", "727")]
     book = {"arg": {"channel": "books", "instId": "BTC-USDT-SWAP"}, "action": "snapshot", "data": [{
         "bids": [[p, s, "0", "3"] for p, s in bids], "asks": [[p, s, "0", "5"] for p, s in asks], "ts": "1651761120004",
         "checksum": checksum_crc32(bids, asks)}]}
