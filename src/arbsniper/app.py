@@ -36,6 +36,7 @@ from arbsniper.metrics import (
 from arbsniper.model import MarketEvent, Signal, signal_to_json
 from arbsniper.runtime import run_until_stopped
 from arbsniper.venues.base import MarketSource
+from arbsniper.venues.metadata import InstrumentMeta
 
 if TYPE_CHECKING:
     from arbsniper.alerts import Alerter
@@ -120,6 +121,12 @@ class App:
         self.runner = runner
         self.add_consumer("trader", runner.consume)
         self.pnl = _every(PNL_EVERY_S, runner.pnl_summary)  # the dashboard's P&L panel
+
+    def set_metadata(self, metas: Sequence[InstrumentMeta]) -> None:
+        """The venues' listings size the detector and the trader (cold path: start, refresh)."""
+        self.engine.set_metadata(metas)
+        if self.runner is not None:
+            self.runner.rules.set_metadata(metas)
 
     def add_consumer(self, name: str, consume: Consumer) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
@@ -246,6 +253,10 @@ class App:
         Returns the exit code (``runtime.run_until_stopped``).
         """
         self.engine.grow()
+        # What the connectors were built with (each venue's listing): lots, minimums, ticks.
+        metas = [m for src in self.sources for s in getattr(src, "sessions", ()) for m in s.venue.metadata.values()]
+        if metas:
+            self.set_metadata(metas)
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
         producers = [

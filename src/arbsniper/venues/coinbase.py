@@ -105,6 +105,7 @@ LIMITS = SubscriptionLimits(
     max_streams_per_connection=PRODUCTS_PER_CONNECTION * len(CHANNELS),
     max_args_per_request=PRODUCTS_PER_MESSAGE,
     max_requests_per_s=MESSAGES_PER_S,
+    rate_per_ip=True,  # spot and futures connections share the 8 messages a second
 )
 
 

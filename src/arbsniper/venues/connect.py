@@ -29,6 +29,7 @@ from arbsniper.venues.base import EventSink, MarketSource, Venue
 from arbsniper.venues.catalog import DOWN, Catalog, MarketListing, halted
 from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.session import FrameTap, VenueSession
+from arbsniper.venues.subscriptions import plan_connections
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,8 @@ def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], 
         cls = found.markets[market]
         vc = config.venue(name)
         base_url, rest_url = (urls or {}).get(name, (vc.base_url, vc.rest_url))
-        step = cls.max_instruments_per_connection
-        for i in range(0, len(insts), step):
-            out.append(cls(market, symbols, insts[i : i + step], base_url=base_url, rest_url=rest_url))
+        for chunk in plan_connections(cls.subscription_limits, insts, cap=cls.max_instruments_per_connection, label=f"{name} {market}"):
+            out.append(cls(market, symbols, chunk, base_url=base_url, rest_url=rest_url))
     return out
 
 
