@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Callable
 
 import pytest
-from simrun import CALM, Tap, fetch_metas, rest_base
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, MarketEvent, Quote
@@ -19,6 +18,7 @@ from arbsniper.venues import REGISTRY
 from arbsniper.venues.metadata import SubscriptionLimits
 from arbsniper.venues.session import Pacer, ReconnectPolicy, VenueSession
 from arbsniper.venues.subscriptions import instruments_per_connection, plan_connections, subscribe_requests
+from tests.unit.venues.simrun import CALM, Tap, fetch_metas, rest_base
 
 
 def _plan(venue: str, market: str, n: int) -> list[list[int]]:
