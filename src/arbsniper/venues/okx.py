@@ -69,7 +69,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import Funding
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
-from arbsniper.venues.book import L2Book
+from arbsniper.venues.book import MAX_SIZE, L2Book
 from arbsniper.venues.metadata import (
     HALTED,
     PRELAUNCH,
@@ -455,7 +455,8 @@ class Okx(Venue):
         book = self.book(iid)
         if action == "snapshot":
             book.clear()
-            _apply(book, d, scale, divide)
+            if not _apply(book, d, scale, divide):
+                return self.resync(iid, "bad book level in snapshot", recv_ts_ns)
             if d.seqId is not None:
                 book.seq = d.seqId
         else:
@@ -463,7 +464,8 @@ class Okx(Venue):
                 return NOTHING  # waiting for the snapshot of a resubscription
             if d.prevSeqId is not None and d.prevSeqId != book.seq:
                 return self.resync(iid, f"sequence gap: prevSeqId={d.prevSeqId} but last seqId={book.seq}", recv_ts_ns)
-            _apply(book, d, scale, divide)
+            if not _apply(book, d, scale, divide):
+                return self.resync(iid, "bad book level", recv_ts_ns)
             if d.seqId is not None:
                 book.seq = d.seqId
         # The venue's strings (contracts on SWAP) are what it checksums: the book keeps them.
@@ -491,24 +493,33 @@ class OkxSwap(Okx):
         return unified_instrument(native_symbol) if native_symbol.endswith("-SWAP") else None
 
 
-def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> None:
-    """Set every level in base units, keeping the venue's strings for the checksum."""
+def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> bool:
+    """Set every level in base units, keeping the venue's strings for the checksum.
+
+    False on a level whose price is not finite and > 0 or whose size is not finite and >= 0
+    (the caller drops the book and resyncs); FrameError on a level that is not numbers.
+    """
     try:
         for lvl in d.bids:
             price, size = lvl[0], lvl[1]
-            base = float(size)
+            p, base = float(price), float(size)
+            if not (0.0 < p < 1e300 and 0.0 <= base < MAX_SIZE):
+                return False
             if scale != 1.0:
                 base = base / scale if divide else base * scale
-            book.set_bid(float(price), base, (price, size))
+            book.set_bid(p, base, (price, size))
         for lvl in d.asks:
             price, size = lvl[0], lvl[1]
-            base = float(size)
+            p, base = float(price), float(size)
+            if not (0.0 < p < 1e300 and 0.0 <= base < MAX_SIZE):
+                return False
             if scale != 1.0:
                 base = base / scale if divide else base * scale
-            book.set_ask(float(price), base, (price, size))
+            book.set_ask(p, base, (price, size))
     except (ValueError, IndexError):
         book.clear()
         raise FrameError("okx: bad book level") from None
+    return True
 
 
 def size_scale(contract_size: float) -> tuple[float, float]:
