@@ -11,7 +11,7 @@ from arbsniper.cli import main
 
 def test_bench_json_reports_the_promised_keys(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("arbsniper.bench.engine.NAIVE_SAMPLE", 20_000)
-    assert main(["bench", "--json", "--updates", "20000", "--venues", "8", "--instruments", "50"]) == 0
+    assert main(["bench", "--json", "--quick", "--updates", "20000", "--venues", "8", "--instruments", "50"]) == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("updates_per_s", "p50_us", "p99_us", "p999_us", "naive_updates_per_s", "speedup_vs_naive"):
         assert result[key] > 0

@@ -17,6 +17,7 @@ Each size runs in a fresh process so peak RSS is that size's own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import resource
 import time
@@ -152,10 +153,8 @@ async def _measure(n: int, seconds: float, rate: float) -> dict[str, Any]:
         sim_conn.send("count")
         sent1 = await loop.run_in_executor(None, sim_conn.recv)
         task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, Exception):  # the measured sessions shutting down
             await task
-        except (asyncio.CancelledError, Exception):  # noqa: BLE001 (shutting down the measured sessions)
-            pass
     finally:
         sim_conn.send("stop")
         sim.join(10)
