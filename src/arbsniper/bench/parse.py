@@ -14,6 +14,7 @@ import time
 
 import msgspec
 
+from arbsniper.bench.scale import listing_metadata
 from arbsniper.config import Config, DemoConfig
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
@@ -21,9 +22,14 @@ from arbsniper.model import Book, Quote
 from arbsniper.record import Record
 from arbsniper.replay import snapshot_instrument
 from arbsniper.sim.launch import SimulatedVenues
+from arbsniper.sim.synthetic import DEMO_LISTINGS
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
 from arbsniper.venues.connect import run_for
+
+# The demo listings' metadata, as each venue's REST listing gives it (contract sizes: OKX and
+# KuCoin swaps publish contracts), for parsers built outside a session.
+_METAS = listing_metadata(DEMO_LISTINGS)
 
 
 class _Collect:
@@ -63,13 +69,14 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
     out: dict[str, dict[str, float | None]] = {}
     for (venue, market), recs in sorted(by_key.items()):
         cls = venue_class(venue, market)
+        metas = _METAS.get((venue, market), [])
         frames = [(r.frame.encode(), r.recv_ns, r.rest) for r in recs]
         n_frames = sum(1 for f in frames if f[2] is None)
         best = best_bbo = best_depth = best_floor = float("inf")
         events = n_bbo = n_depth = 0
         decode = msgspec.json.decode
         for _ in range(passes):
-            parser = cls(market, SymbolMap())
+            parser = cls(market, SymbolMap(), metadata=metas)
             parse = parser.parse
             spent = spent_bbo = spent_depth = spent_floor = 0
             events = n_bbo = n_depth = 0
@@ -132,14 +139,14 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
         parsers: dict[tuple[str, str], Venue] = {}
         for venue, market, _, _, _ in frames:
             if (venue, market) not in parsers:
-                parsers[(venue, market)] = venue_class(venue, market)(market, symbols)
+                parsers[(venue, market)] = venue_class(venue, market)(market, symbols, metadata=_METAS.get((venue, market), []))
         if timed:
             # sized by the untimed pass: same frames, same symbols in the same order
             for venue, market, data, recv_ns, rest in frames:
                 if rest is None:
                     with contextlib.suppress(FrameError):
                         parsers[(venue, market)].parse(data, recv_ns)
-            parsers = {key: venue_class(*key)(key[1], symbols) for key in parsers}
+            parsers = {key: venue_class(*key)(key[1], symbols, metadata=_METAS.get(key, [])) for key in parsers}
         engine.grow()
         on_event = engine.on_event
         pc = time.perf_counter_ns

@@ -44,28 +44,37 @@ def _listings(n: int) -> list[Any]:
     return out
 
 
-def _venues(symbols: Any, urls: dict[str, tuple[str, str]], listings: list[Any]) -> list[Any]:
-    """The real connectors of ``listings``, each instrument with its listing's metadata (contract
-    size 1: the simulator publishes base units), as a metadata refresh would give them."""
+def listing_metadata(listings: list[Any]) -> dict[tuple[str, str], list[Any]]:
+    """Per (venue, market): the ``InstrumentMeta`` of each simulated listing, as the venue's REST
+    listing would give it (contract size included); listings named only by the venue's own
+    listing (Coinbase futures) are left out."""
     from arbsniper.instruments import SymbolMap, parse_instrument
     from arbsniper.venues import REGISTRY
     from arbsniper.venues.metadata import TRADING, InstrumentMeta
 
-    wanted: dict[tuple[str, str], list[InstrumentMeta]] = {}
+    wanted: dict[tuple[str, str], list[Any]] = {}
     for lst in listings:
         market = "perp" if parse_instrument(lst.instrument).is_perp else "spot"
-        cls = REGISTRY[lst.venue].markets.get(market)
+        info = REGISTRY.get(lst.venue)
+        cls = info.markets.get(market) if info is not None else None
         if cls is None:
             continue
         try:
             native = cls(market, SymbolMap()).native_symbol(lst.instrument)
         except ValueError:
-            continue  # named by the listing only (Coinbase futures): left out
+            continue
         wanted.setdefault((lst.venue, market), []).append(InstrumentMeta(
             venue=lst.venue, market=market, native_symbol=native, instrument=lst.instrument, status=TRADING,
-            funding_interval_hours=8.0 if market == "perp" else 0.0))
+            contract_size=lst.contract_size, funding_interval_hours=lst.funding_interval_hours if market == "perp" else 0.0))
+    return wanted
+
+
+def _venues(symbols: Any, urls: dict[str, tuple[str, str]], listings: list[Any]) -> list[Any]:
+    """The real connectors of ``listings``, each instrument with its listing's metadata."""
+    from arbsniper.venues import REGISTRY
+
     out = []
-    for (name, market), metas in wanted.items():
+    for (name, market), metas in listing_metadata(listings).items():
         cls = REGISTRY[name].markets[market]
         base_url, rest_url = urls[name]
         step = cls.max_instruments_per_connection

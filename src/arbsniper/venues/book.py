@@ -206,6 +206,52 @@ class L2Book:
                 book[p] = q if scale == 1.0 else q * scale
         return True
 
+    def apply_raw_bids(self, levels: Iterable[Sequence[str]], scale: float = 1.0, divide: bool = False) -> bool:
+        """``apply_bids`` for a venue that checksums its strings: rows ``[price, size, …]`` as sent,
+        kept as ``"price:size"``; sizes times ``scale`` (divided by it with ``divide``).
+
+        False at the first level that is not ``valid_level``; ValueError on one that is not numbers.
+        """
+        book, keys, raws, watch = self._bids, self._bid_keys, self._raw_bids, self._watch
+        for lvl in levels:
+            px, sz = lvl[0], lvl[1]
+            p, q = float(px), float(sz)
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or -p <= keys[watch - 1]:
+                self._top_b = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, -p)]
+                    raws.pop(p, None)
+            else:
+                if p not in book:
+                    insort(keys, -p)
+                book[p] = q if scale == 1.0 else (q / scale if divide else q * scale)
+                raws[p] = px + ":" + sz
+        return True
+
+    def apply_raw_asks(self, levels: Iterable[Sequence[str]], scale: float = 1.0, divide: bool = False) -> bool:
+        """``apply_raw_bids`` for the ask side."""
+        book, keys, raws, watch = self._asks, self._ask_keys, self._raw_asks, self._watch
+        for lvl in levels:
+            px, sz = lvl[0], lvl[1]
+            p, q = float(px), float(sz)
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or p <= keys[watch - 1]:
+                self._top_a = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, p)]
+                    raws.pop(p, None)
+            else:
+                if p not in book:
+                    insort(keys, p)
+                book[p] = q if scale == 1.0 else (q / scale if divide else q * scale)
+                raws[p] = px + ":" + sz
+        return True
+
     def top_bids(self, n: int) -> list[tuple[float, float]]:
         if n <= self._watch:
             top = self._top_b

@@ -69,7 +69,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import Funding
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
-from arbsniper.venues.book import MAX_SIZE, L2Book
+from arbsniper.venues.book import L2Book
 from arbsniper.venues.metadata import (
     HALTED,
     PRELAUNCH,
@@ -500,26 +500,10 @@ def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> bool:
     (the caller drops the book and resyncs); FrameError on a level that is not numbers.
     """
     try:
-        for lvl in d.bids:
-            price, size = lvl[0], lvl[1]
-            p, base = float(price), float(size)
-            if not (0.0 < p < 1e300 and 0.0 <= base < MAX_SIZE):
-                return False
-            if scale != 1.0:
-                base = base / scale if divide else base * scale
-            book.set_bid(p, base, (price, size))
-        for lvl in d.asks:
-            price, size = lvl[0], lvl[1]
-            p, base = float(price), float(size)
-            if not (0.0 < p < 1e300 and 0.0 <= base < MAX_SIZE):
-                return False
-            if scale != 1.0:
-                base = base / scale if divide else base * scale
-            book.set_ask(p, base, (price, size))
+        return book.apply_raw_bids(d.bids, scale, divide) and book.apply_raw_asks(d.asks, scale, divide)
     except (ValueError, IndexError):
         book.clear()
         raise FrameError("okx: bad book level") from None
-    return True
 
 
 def size_scale(contract_size: float) -> tuple[float, float]:
