@@ -95,7 +95,7 @@ def _print_scale() -> int:
     print(f"{'instr/venue':>11} {'offered/s':>10} {'handled/s':>10} {'CPU s/10k':>10} {'recv->sig p50 us':>17} "
           f"{'p99 us':>9} {'coalesced':>10} {'peak RSS MB':>12}")
     for r in rows:
-        print(f"{r['instruments_per_venue']:>11} {r['frames_offered_per_s']:>10,} {r['frames_handled_per_s']:>10,} "
+        print(f"{r['instruments_per_venue'] or 'demo':>11} {r['frames_offered_per_s']:>10,} {r['frames_handled_per_s']:>10,} "
               f"{r['cpu_s_per_10k_frames']:>10.3f} {r['receive_signal_p50_us'] or 0:>17.1f} {r['receive_signal_p99_us'] or 0:>9.1f} "
               f"{r['conflation_drops']:>10,} {r['peak_rss_mb']:>12.1f}")
     return 0

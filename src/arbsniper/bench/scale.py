@@ -33,6 +33,8 @@ def _listings(n: int) -> list[Any]:
     from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
     from arbsniper.venues import REGISTRY
 
+    if n == 0:  # the demo's own listings
+        return [lst for lst in DEMO_LISTINGS if lst.venue in set(REGISTRY) & set(SIM_REGISTRY)]
     out: list[Listing] = []
     for venue in sorted(set(REGISTRY) & set(SIM_REGISTRY)):
         forms: list[str] = []
@@ -186,13 +188,20 @@ async def _measure(n: int, seconds: float, rate: float) -> dict[str, Any]:
     }
 
 
-def bench_scale(sizes: tuple[int, ...] = SIZES, seconds: float = 8.0, rate: float = RATE_PER_INSTRUMENT) -> list[dict[str, Any]]:
-    """One row per size, each measured in a fresh process."""
+def bench_scale(sizes: tuple[int, ...] = SIZES, seconds: float = 8.0, rate: float = RATE_PER_INSTRUMENT,
+                demo: bool = True) -> list[dict[str, Any]]:
+    """One row per size, each measured in a fresh process; first, with ``demo``, the demo's own
+    listings at the demo's rate (``instruments_per_venue`` 0)."""
+    from arbsniper.config import DemoConfig
+
     ctx = mp.get_context("spawn")
     rows = []
-    for n in sizes:
+    runs = [(n, rate) for n in sizes]
+    if demo:
+        runs.insert(0, (0, DemoConfig().updates_per_s / len(_listings(0))))
+    for n, r in runs:
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_client_child, args=(n, seconds, rate, child), daemon=False)
+        proc = ctx.Process(target=_client_child, args=(n, seconds, r, child), daemon=False)
         proc.start()
         if not parent.poll(seconds + 120):
             proc.kill()
