@@ -16,6 +16,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, VenueStatus
 from arbsniper.venues.base import NOTHING, Parsed
 from arbsniper.venues.binance import Binance
+from arbsniper.venues.bitget import Bitget
 from arbsniper.venues.book import L2Book, checksum_crc32
 from arbsniper.venues.bybit import Bybit
 from arbsniper.venues.coinbase import Coinbase
@@ -150,3 +151,12 @@ def test_cached_top_levels_and_checksum_match_a_fresh_read_through_random_change
             raw_b = [(repr(p), repr(q)) for p, q in fresh_b]
             raw_a = [(repr(p), repr(q)) for p, q in fresh_a]
             assert book.checksum_crc32(25) == checksum_crc32(raw_b, raw_a, 25)
+
+
+@pytest.mark.parametrize("price, size", [("-1", "1"), ("NaN", "1"), ("0.09694", "-7"), ("abc", "1")])
+def test_bitget_bad_level_drops_the_half_applied_book_and_resyncs(price: str, size: str) -> None:
+    v = Bitget("spot", SymbolMap(), ["BRETT/USDT"])
+    line = sample_lines("bitget", "v2_spot_books")[0]
+    status = _resynced(v.parse(_edit(line, ("data", 0, "bids", 0), [price, size]), RECV))  # type: ignore[arg-type]
+    assert "bad book level" in status.reason
+    assert not v.books[status.instrument].valid
