@@ -174,6 +174,8 @@ class _Listener(picows.WSListener):
                 self.binary = binary
                 return
             s.on_data(frame.get_payload_as_bytes(), now, binary)
+            if frame.last_in_buffer and s._books:
+                s._flush_books()  # the end of this socket read: coalesced depth goes to the engine now
         elif mt is picows.WSMsgType.CONTINUATION:
             if self.parts is None:
                 return
@@ -181,6 +183,8 @@ class _Listener(picows.WSListener):
             if frame.fin:
                 data, self.parts = b"".join(self.parts), None
                 s.on_data(data, now, self.binary)
+                if frame.last_in_buffer and s._books:
+                    s._flush_books()
         elif mt is picows.WSMsgType.PING:
             # Answer with a copy of the payload, as Binance and Paradex require.
             transport.send_pong(frame.get_payload_as_bytes())
@@ -270,7 +274,8 @@ class VenueSession:
             for ev in events:
                 if type(ev) is Book:
                     # Depth coalesces per socket read: a venue that sends one message per level
-                    # change (KuCoin) yields one book per instrument, not one per message.
+                    # change (KuCoin) yields one book per instrument, not one per message. The
+                    # listener flushes at the read's last frame; call_soon is the fallback.
                     self._books[ev.instrument] = ev
                     if not self._flush_scheduled:
                         self._flush_scheduled = True
