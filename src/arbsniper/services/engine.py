@@ -127,7 +127,8 @@ class EngineService:
         for n in self.ownership.instruments:
             self.symbols.instrument_id(n)
         self.engine.grow()
-        self.decoder = Decoder(self.symbols, self.engine.grow, self.ownership.accepts)
+        self.decoder = Decoder(self.symbols, self.engine.grow, self.ownership.accepts,
+                               on_new_epoch=self.engine.state.reset_order)
         self.subscriber = ZmqSubscriber(self.config.zmq, self.ownership.prefixes(), endpoints=connect)
         self.redis = RedisSignalPublisher(self.config.redis, url=redis_url, instance=default_instance(self.name))
         self.on_signal = on_signal
