@@ -130,7 +130,8 @@ class EngineService:
         self.decoder = Decoder(self.symbols, self.engine.grow, self.ownership.accepts,
                                on_new_epoch=self.engine.state.reset_order)
         self.subscriber = ZmqSubscriber(self.config.zmq, self.ownership.prefixes(), endpoints=connect)
-        self.redis = RedisSignalPublisher(self.config.redis, url=redis_url, instance=default_instance(self.name))
+        self.redis = RedisSignalPublisher(self.config.redis, url=redis_url, instance=default_instance(self.name),
+                                          open_set=self.name)  # the shard's name is its identity across restarts
         self.on_signal = on_signal
         self.http = http
         self.ops: HttpServer | None = None
@@ -208,7 +209,7 @@ class EngineService:
                        "redis_capacity": rs["buffer_capacity"]},
             "redis": {"connected": rs["connected"], "url": rs["url"], "instance": rs["instance"],
                       "published": rs["published"], "duplicates": rs["duplicates"], "pending": rs["pending"],
-                      "dropped": rs["dropped"], "failures": rs["failures"], "reconnects": rs["reconnects"],
+                      "dropped": rs["dropped"], "restart_closed": rs["restart_closed"], "failures": rs["failures"], "reconnects": rs["reconnects"],
                       "errors": rs["errors"], "last_error": rs["last_error"]},
             "engine": {k: st[k] for k in ("events", "out_of_order", "crossed", "invalid", "suspect", "opened", "closed")},
             "latency": {k: h.as_dict() for k, h in self.histograms().items()},

@@ -58,7 +58,7 @@ class SignalFeed:
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
-            self._redis = connect(self.url, self.config.timeout_ms)
+            self._redis = connect(self.url, self.config.timeout_ms, self.config.cluster)
         return self._redis
 
     async def recent(self, limit: int = 100) -> list[Signal]:
