@@ -245,3 +245,34 @@ def test_redact_url_hides_the_password():
     assert redact_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
     assert redact_url("redis://user:s3cret@h/1") == "redis://user:***@h/1"
     assert redact_url("redis://h:6379/0") == "redis://h:6379/0"
+
+
+async def test_a_restarted_shard_closes_what_its_killed_predecessor_left_open(redis_server):
+    # Defect 9: the predecessor opened opp1..opp3 and closed opp2, then died (no shutdown, no
+    # close_all). Its successor under the same shard name closes opp1 and opp3 with engine_restart
+    # before anything of its own, and the open set then holds only what the successor opened.
+    cfg = RedisConfig(url=redis_server.url)
+    r = aioredis.Redis.from_url(redis_server.url)
+    first = RedisSignalPublisher(cfg, instance="eng-a", open_set="engine-0of2")
+    async with running(first):
+        for s in (sig(1), sig(2), sig(3), sig(2, "close")):
+            first.offer(s)
+        await wait_until(lambda: first.published == 4)
+    assert sorted(await r.hkeys("{signals}:open:engine-0of2")) == [b"opp1", b"opp3"]
+
+    second = RedisSignalPublisher(cfg, instance="eng-b", open_set="engine-0of2")
+    second.offer(sig(4))  # detected before Redis was read: still written after the leftovers' closes
+    async with running(second):
+        await wait_until(lambda: second.published == 3)
+    assert second.restart_closed == 2
+    entries = [(f[b"uid"].decode(), signal_from_json(f[b"signal"])) for _, f in await r.xrange("{signals}:stream")]
+    tail = [(s.id, s.event, s.close_reason) for _, s in entries[4:]]
+    assert tail == [("opp1", "close", "engine_restart"), ("opp3", "close", "engine_restart"), ("opp4", "open", None)]
+    assert len({uid for uid, _ in entries}) == len(entries) == 7
+    assert await r.hkeys("{signals}:open:engine-0of2") == [b"opp4"]
+    # Another shard's open set is its own: untouched.
+    other = RedisSignalPublisher(cfg, instance="eng-c", open_set="engine-1of2")
+    async with running(other):
+        await wait_until(lambda: other._recovered)
+    assert other.restart_closed == 0
+    await r.aclose()

@@ -218,18 +218,18 @@ class RedisSignalPublisher:
         assert self.open_key is not None
         raw = await self._client().hgetall(self.open_key)
         now_ms = time.time_ns() // 1_000_000
-        closes = []
+        opened = []
         for item in raw.values():
             try:
-                sig = signal_from_json(item)
+                opened.append(signal_from_json(item))
             except (msgspec.DecodeError, msgspec.ValidationError):
                 continue
-            closes.append(msgspec.structs.replace(
-                sig, event="close", close_reason=ENGINE_RESTART, timestamp=now_ms, latency_us=0.0,
-                duration_ms=max(0, now_ms - sig.timestamp)))
-        if raw and len(closes) < len(raw):  # undecodable members: nothing to close, drop them
+        if len(opened) < len(raw):  # undecodable members: nothing to close, drop them
             await self._client().delete(self.open_key)
-        closes.sort(key=lambda s: s.timestamp)
+        opened.sort(key=lambda s: s.timestamp)  # closed in the order they opened
+        closes = [msgspec.structs.replace(sig, event="close", close_reason=ENGINE_RESTART, timestamp=now_ms,
+                                          latency_us=0.0, duration_ms=max(0, now_ms - sig.timestamp))
+                  for sig in opened]
         for sig in reversed(closes):
             self.seq += 1
             self.buffer.appendleft((self.seq, sig, 0, 0))
