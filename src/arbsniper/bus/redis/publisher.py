@@ -289,8 +289,9 @@ class RedisSignalPublisher:
                 return [exc]
         pipe = r.pipeline(transaction=False)
         for p in batch:
-            pipe.evalsha(PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax, ttl, p.uid,
-                         p.event, p.id)
+            # execute_command: redis-py's cluster pipeline refuses the evalsha() helper, not the command
+            pipe.execute_command("EVALSHA", PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
+                                 ttl, p.uid, p.event, p.id)
         return await pipe.execute(raise_on_error=False)
 
     def _mark_down(self, exc: BaseException) -> None:
