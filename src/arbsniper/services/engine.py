@@ -52,6 +52,7 @@ log = logging.getLogger("arbsniper.services")
 EXPIRE_EVERY_S = 0.1
 STATS_EVERY_S = 5.0
 SHUTDOWN_FLUSH_S = 3.0
+RECOVER_AT_START_S = 2.0  # Redis away longer: the publisher closes the leftovers on first contact
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -243,7 +244,9 @@ class EngineService:
                 "redis_connected": self.redis.connected, "zmq_connected": len(self.subscriber.connected)}})
 
     async def start(self) -> None:
-        """Connect ZeroMQ and start the ops server (so callers know the port before data flows)."""
+        """Close what a killed predecessor left open, connect ZeroMQ and start the ops server (so
+        callers know the port before data flows)."""
+        await self.redis.recover(RECOVER_AT_START_S)
         self.subscriber.connect()
         if self.http is not None:
             self.ops = HttpServer(ops_app(self.health, self.registry), *self.http)

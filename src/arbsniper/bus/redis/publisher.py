@@ -211,6 +211,26 @@ class RedisSignalPublisher:
         self._inflight = out
         return True
 
+    async def recover(self, timeout_s: float) -> bool:
+        """Close a predecessor's leftovers now (an engine calls it before taking any data, so the
+        closes come first in its numbering too); False when Redis did not answer in time, in
+        which case ``run`` does it on the first contact, still before anything else."""
+        if self._recovered:
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._recover()
+        except RETRYABLE as exc:
+            self._mark_down(exc)
+            return False
+        except ResponseError as exc:
+            self.errors += 1
+            self.last_error = repr(exc)
+            self._recovered = True
+            return False
+        self._mark_up()
+        return True
+
     async def _recover(self) -> None:
         """Close what a predecessor under the same name left open (once, before anything else is
         written): each leftover gets a close signal with reason ``engine_restart`` at the front of
@@ -230,9 +250,10 @@ class RedisSignalPublisher:
         closes = [msgspec.structs.replace(sig, event="close", close_reason=ENGINE_RESTART, timestamp=now_ms,
                                           latency_us=0.0, duration_ms=max(0, now_ms - sig.timestamp))
                   for sig in opened]
-        for sig in reversed(closes):
-            self.seq += 1
-            self.buffer.appendleft((self.seq, sig, 0, 0))
+        first = self.seq + 1
+        self.seq += len(closes)
+        # Numbered after what is already buffered (if Redis was away at start), written before it.
+        self.buffer.extendleft(reversed([(first + k, sig, 0, 0) for k, sig in enumerate(closes)]))
         self.restart_closed += len(closes)
         self._recovered = True
         if closes:
