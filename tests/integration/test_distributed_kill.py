@@ -10,24 +10,28 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
-from tests.integration.test_distributed import (  # noqa: F401 - procs is a fixture
-    Procs,
-    free_port,
-    get_json,
-    procs,
-    stream_entries,
-    wait_for,
-)
+from tests.integration.test_distributed import Procs, free_port, get_json, stream_entries, wait_for
 
 pytestmark = pytest.mark.redis
 
 RECOVERY_S = 20.0  # from the restart command to a new signal in Redis (includes the interpreter's start)
 OPEN_SET = "{signals}:open:solo"
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Procs]:
+    ps = Procs(tmp_path)
+    try:
+        yield ps
+    finally:
+        ps.close()
 
 
 def sigkill(procs: Procs, name: str) -> None:
@@ -85,7 +89,7 @@ def test_engine_sigkill_and_restart_closes_the_leftovers_and_signals_again(redis
     assert "Traceback" not in procs.log("engine2")
     entries = stream_entries(r)
     seqs = assert_none_lost_none_duplicated(entries, 2)
-    (old,) = [i for i in seqs if i.startswith(f"solo-") and i in {u.rpartition(":")[0] for _, u, s in entries
+    (old,) = [i for i in seqs if i.startswith("solo-") and i in {u.rpartition(":")[0] for _, u, s in entries
                                                                       if s.id in leftovers and s.event == "open"}]
     restart_closes = [s for _, uid, s in entries if s.close_reason == "engine_restart"]
     assert {s.id for s in restart_closes} == leftovers and len(restart_closes) == len(leftovers)
