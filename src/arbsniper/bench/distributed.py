@@ -366,21 +366,20 @@ def bench_shards_once(redis_url: str, frames: list[tuple[bytes, bytes]], shards:
                                                            per_shard[k]), daemon=True)
                 p.start()
                 children.append((p, parent))
-            for p, parent in children:
+            for _, parent in children:
                 if not parent.poll(60) or parent.recv() != "connected":
                     raise RuntimeError("an engine shard did not start")
             # Every shard subscribed (128 buckets each + the rate markets + broadcast) before sending.
             deadline = time.monotonic() + 30
             subs = 0
             while subs < shards * (256 // shards) and time.monotonic() < deadline:
-                if pub.poll(200):
-                    if pub.recv()[:1] == b"\x01":
-                        subs += 1
+                if pub.poll(200) and pub.recv()[:1] == b"\x01":
+                    subs += 1
             time.sleep(0.2)
             for topic, payload in frames:
                 pub.send_multipart((topic, payload))
             results = []
-            for p, parent in children:
+            for _, parent in children:
                 if not parent.poll(120):
                     raise RuntimeError("an engine shard did not finish")
                 results.append(parent.recv())
