@@ -296,14 +296,15 @@ def _shard_child(conn: Any, config_data: dict[str, Any], endpoint: str, redis_ur
     marks = [0.0, 0.0]
     count = [0]
 
-    def timed(topic: bytes, payload: bytes, recv_ns: int) -> None:
+    def timed(topic: bytes, payload: bytes, recv_ns: int) -> bool:
         if not count[0]:
             marks[0] = clock()
-        handle(topic, payload, recv_ns)
+        signalled = handle(topic, payload, recv_ns)
         count[0] += 1
         if count[0] >= expected:
             marks[1] = clock()
             service.stop.set()
+        return signalled
 
     service.on_message = timed  # type: ignore[method-assign]
 

@@ -150,23 +150,27 @@ class EngineService:
         self.registry = make_registry(ServiceCollector(self.samples, self.histograms))
 
     # -- hot path -------------------------------------------------------------------------------
-    def on_message(self, topic: bytes, payload: bytes, recv_ns: int) -> None:
-        """One ZeroMQ message: decode, feed the engine (signals come back through ``_on_signal``)."""
+    def on_message(self, topic: bytes, payload: bytes, recv_ns: int) -> bool:
+        """One ZeroMQ message: decode, feed the engine (signals come back through ``_on_signal``).
+        True when it produced a signal: the subscriber then lets the Redis writer run first."""
         try:
             ev, sent_ns = self.decoder.decode(topic, payload)
         except WireError as exc:
             self.rejected += 1
             self._warn.warning("wire", "rejected a message", error=str(exc))
-            return
+            return False
         self.lat_wire.observe(recv_ns - sent_ns)
         v = ev.venue
         p = self.processed
         p[v] = p.get(v, 0) + 1
         self._cur_engine_recv = recv_ns
         self._cur_venue_recv = ev.recv_ts_ns
+        redis = self.redis
+        offered = redis.seq
         self.engine.on_event(ev)
         self._cur_engine_recv = 0
         self._cur_venue_recv = 0
+        return redis.seq != offered
 
     def _on_signal(self, s: Signal) -> None:
         now = time.time_ns()
