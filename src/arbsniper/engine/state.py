@@ -204,9 +204,16 @@ class MarketState:
         self.ask_size[i][v] = 0.0
         self.book[i][v] = None
         self.tradable[i][v] = False
-        # A reconnected venue may restart its sequence numbers: order afresh from the next quote.
+        self.reset_order(i, v)
+
+    def reset_order(self, i: int, v: int) -> None:
+        """Order a slot afresh from its next update: a reconnected venue, or a new ingest run,
+        may restart its sequence numbers (and its clock), and those are not "old" updates."""
         self.seq[i][v] = 0
         self.exch_ns[i][v] = 0
+        book = self.book[i][v]
+        if book is not None and book.exchange_ts_ns:
+            self.book[i][v] = None
 
     def apply_book(self, b: Book) -> Quote | None:
         """Store a book's top levels for depth; returns the quote its top implies.
@@ -245,6 +252,9 @@ class MarketState:
             for k in kinds:
                 self.venue_up[v][k] = up
             insts = [i for i in range(self.ni) if self.kind[i] in kinds]
+            # A connection status (down, resyncing, up again) starts a new connection's numbering.
+            for i in insts:
+                self.reset_order(i, v)
             if s.state == RESYNCING:
                 for i in insts:
                     self.book_valid[i][v] = False
