@@ -21,7 +21,7 @@ from arbsniper.venues.book import L2Book, checksum_crc32
 from arbsniper.venues.bybit import Bybit
 from arbsniper.venues.coinbase import Coinbase
 from arbsniper.venues.okx import Okx
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 
