@@ -354,7 +354,7 @@ def test_run_with_redis_publishes_every_embedded_signal(redis_server, procs, tmp
     r = redis.Redis.from_url(redis_server.url)
     out = tmp_path / "signals.jsonl"
     with open(out, "wb") as fh:
-        p = subprocess.run([sys.executable, "-m", "arbsniper.cli", "run", "--demo", "--seed", "3", "--duration", "4", "--port", "0",
+        p = subprocess.run([sys.executable, "-m", "arbsniper.cli", "run", "--demo", "--seed", "3", "--duration", "8", "--port", "0",
                             "--json", "--no-history", "--redis", redis_server.url],
                            env=procs.env, stdout=fh, stderr=subprocess.PIPE, cwd=ROOT, timeout=60)
     assert p.returncode == 0, p.stderr.decode()[-3000:]
