@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from arbsniper.config import Config
@@ -167,6 +167,8 @@ class ConnectorSource:
         self.discovery = discovery
         self.refresh_s = refresh_s
         self.halts = 0
+        # Told each refreshed listing of the running instruments (the app re-sizes the engine and trader).
+        self.on_metadata: Callable[[list[InstrumentMeta]], None] | None = None
 
     async def run(self, sink: EventSink) -> None:
         async with asyncio.TaskGroup() as tg:
@@ -200,11 +202,14 @@ class ConnectorSource:
         wanted = [(type(v), market, v.rest_url) for (_, market), v in sorted(running.items())]
         fresh = await d.catalog.load_all(wanted)
         n = 0
+        listed: list[InstrumentMeta] = []
         for s in self.sessions:
             key = (s.venue.name, s.venue.market)
             after = fresh.get(key)
             if after is None:
                 continue
+            if after.source != DOWN:
+                listed += [m for m in after.instruments if m.instrument in s.venue.instruments and m.trading]
             before = [m for m in d.universe.selection.get(key, []) if m.instrument in s.venue.instruments]
             for meta in halted(before, after):
                 word = f" ({meta.venue_status})" if meta.venue_status else ""
@@ -213,6 +218,8 @@ class ConnectorSource:
             if after.source != DOWN:
                 d.listings[key] = after
         self.halts += n
+        if listed and self.on_metadata is not None:
+            self.on_metadata(listed)
         return n
 
     def health(self) -> dict[str, dict[str, object]]:
