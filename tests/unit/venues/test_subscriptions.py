@@ -8,7 +8,6 @@ import contextlib
 from collections.abc import Callable
 
 import pytest
-from simrun import CALM, Tap, fetch_metas, rest_base
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, MarketEvent, Quote
@@ -19,6 +18,7 @@ from arbsniper.venues import REGISTRY
 from arbsniper.venues.metadata import SubscriptionLimits
 from arbsniper.venues.session import Pacer, ReconnectPolicy, VenueSession
 from arbsniper.venues.subscriptions import instruments_per_connection, plan_connections, subscribe_requests
+from tests.unit.venues.simrun import CALM, Tap, fetch_metas, rest_base
 
 
 def _plan(venue: str, market: str, n: int) -> list[list[int]]:
@@ -143,6 +143,42 @@ async def test_every_planned_connection_subscribes_all_its_instruments_with_no_r
         for task in tasks:
             task.cancel()
         for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await sim.stop()
+
+
+async def test_a_spent_hourly_budget_rolls_the_connection_instead_of_sending_a_request_okx_refuses() -> None:
+    sim = Simulator(_listings("okx", "perp", 2), demo=CALM, seed=3, venues=["okx"])
+    await sim.start()
+    task: asyncio.Task[None] | None = None
+    try:
+        cls = REGISTRY["okx"].markets["perp"]
+        metas = await fetch_metas(cls, "perp", rest_base(sim, "okx", "perp"))
+        ws, rest = sim.urls()["okx"]
+        venue = cls("perp", SymbolMap(), metas, base_url=ws, rest_url=rest)
+        tap = Tap()
+        session = VenueSession(venue, tap=tap, seed=1, policy=ReconnectPolicy(initial_s=0.05, max_s=0.2))
+        session.pacer.per_hour = 1  # OKX allows 480 an hour per connection: here the subscribe spends it
+        sim.servers["okx"].max_requests_per_hour = 2  # and the venue would refuse a third
+        events: list[MarketEvent] = []
+        task = asyncio.create_task(session.run(events.append))
+        for _ in range(500):
+            if session.stats.state == "up" and any(type(e) is Book for e in events):
+                break
+            await asyncio.sleep(0.01)
+        iid = venue.symbols.instrument_id(metas[0].instrument)
+        await session._send_paced(venue.resubscribe_messages(iid))  # a resync: two more requests
+        for _ in range(500):
+            if session.stats.connects == 2 and session.stats.state == "up":
+                break
+            await asyncio.sleep(0.01)
+        assert session.stats.down_reasons[0] == "hourly request budget spent (1/h): new connection"
+        assert session.stats.connects == 2  # a fresh budget on a fresh connection, subscribed again
+        assert not [f for f in tap.frames if _refused(f)]  # no 60014 "Requests too frequent."
+    finally:
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await sim.stop()
