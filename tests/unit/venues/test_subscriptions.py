@@ -160,7 +160,9 @@ async def test_a_spent_hourly_budget_rolls_the_connection_instead_of_sending_a_r
         tap = Tap()
         session = VenueSession(venue, tap=tap, seed=1, policy=ReconnectPolicy(initial_s=0.05, max_s=0.2))
         session.pacer.per_hour = 1  # OKX allows 480 an hour per connection: here the subscribe spends it
-        sim.servers["okx"].max_requests_per_hour = 2  # and the venue would refuse a third
+        server = sim.servers["okx"]
+        assert isinstance(server, okx.OkxSim)
+        server.max_requests_per_hour = 2  # and the venue would refuse a third
         events: list[MarketEvent] = []
         task = asyncio.create_task(session.run(events.append))
         for _ in range(500):
