@@ -88,8 +88,9 @@ def build_venues(
 
 def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], Sequence[str | InstrumentMeta]],
            urls: dict[str, tuple[str, str]] | None) -> list[Venue]:
-    """One ``Venue`` per venue market and connection (``max_instruments_per_connection`` each)."""
+    """One ``Venue`` per venue market and connection (``subscriptions.plan_connections``)."""
     out: list[Venue] = []
+    used: dict[str, tuple[int, int]] = {}  # venue -> (streams, connections) planned so far
     for (name, market), insts in wanted.items():
         found = REGISTRY.get(name)
         if found is None or market not in found.markets:
@@ -97,7 +98,12 @@ def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], 
         cls = found.markets[market]
         vc = config.venue(name)
         base_url, rest_url = (urls or {}).get(name, (vc.base_url, vc.rest_url))
-        for chunk in plan_connections(cls.subscription_limits, insts, cap=cls.max_instruments_per_connection, label=f"{name} {market}"):
+        limits = cls.subscription_limits
+        streams, conns = used.get(name, (0, 0))  # per-IP caps are shared by the venue's markets
+        chunks = plan_connections(limits, insts, cap=cls.max_instruments_per_connection, label=f"{name} {market}",
+                                  streams_used=streams, connections_used=conns)
+        used[name] = (streams + sum(map(len, chunks)) * limits.streams_per_instrument, conns + len(chunks))
+        for chunk in chunks:
             out.append(cls(market, symbols, chunk, base_url=base_url, rest_url=rest_url))
     return out
 

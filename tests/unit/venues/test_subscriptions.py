@@ -9,13 +9,15 @@ from collections.abc import Callable
 
 import pytest
 
+from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, MarketEvent, Quote
-from arbsniper.sim import binance, bitget, bybit, coinbase, kucoin, okx, paradex
+from arbsniper.sim import binance, bitget, bybit, coinbase, hyperliquid, kucoin, okx, paradex
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.metadata import SubscriptionLimits
+from arbsniper.venues.connect import build_venues
+from arbsniper.venues.metadata import TRADING, InstrumentMeta, SubscriptionLimits
 from arbsniper.venues.session import Pacer, ReconnectPolicy, VenueSession
 from arbsniper.venues.subscriptions import instruments_per_connection, plan_connections, subscribe_requests
 from tests.unit.venues.simrun import CALM, Tap, fetch_metas, rest_base
@@ -52,6 +54,23 @@ def test_per_ip_caps_leave_the_last_ranked_out_never_overrun() -> None:
                                 max_requests_per_s=1.0, max_connections=2)
     assert plan_connections(limits, list(range(25))) == [list(range(10)), list(range(10, 20))]
     assert plan_connections(limits, []) == []
+
+
+def test_a_venues_markets_share_its_per_ip_caps() -> None:
+    spot = REGISTRY["hyperliquid"].markets["spot"].subscription_limits
+    assert [len(c) for c in plan_connections(spot, list(range(300)), streams_used=900)] == [50]  # 100 left / 2
+    assert plan_connections(spot, list(range(300)), streams_used=1000) == []
+    limits = SubscriptionLimits(streams_per_instrument=1, max_streams_per_connection=10, max_args_per_request=10,
+                                max_requests_per_s=1.0, max_connections=2)
+    assert plan_connections(limits, list(range(25)), connections_used=1) == [list(range(10))]
+    # build_venues plans the venue's markets one after the other against the same caps
+    listings = [hyperliquid.listing(f"Q{k:03d}/USDC:USDC", 100.0) for k in range(300)]
+    listings += [hyperliquid.listing(f"Q{k:03d}/USDC", 100.0) for k in range(300)]
+    spot_metas = {("hyperliquid", f"Q{k:03d}/USDC"): InstrumentMeta(
+        venue="hyperliquid", market="spot", native_symbol=f"@{k}", instrument=f"Q{k:03d}/USDC", status=TRADING)
+        for k in range(300)}  # spot pairs are named by spotMeta index
+    venues = build_venues(Config(), SymbolMap(), listings=listings, metas=spot_metas)
+    assert sorted((v.market, len(v.instruments)) for v in venues) == [("perp", 300), ("spot", 50)]  # 900 + 100 streams
 
 
 def test_hourly_budget_bounds_a_connection_when_it_binds() -> None:
