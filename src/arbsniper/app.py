@@ -263,6 +263,9 @@ class App:
         metas = [m for src in self.sources for s in getattr(src, "sessions", ()) for m in s.venue.metadata.values()]
         if metas:
             self.set_metadata(metas)
+        for src in self.sources:
+            if hasattr(src, "on_metadata"):
+                src.on_metadata = self.set_metadata  # and again after each refresh
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
         producers = [

@@ -193,3 +193,21 @@ async def test_a_listing_that_disagrees_with_ccxt_on_the_contract_size_refuses_t
     live._loaded.add("okx")
     result = await live.execute(OrderRequest("c-2", 2, "okx", "BTC/USDT:USDT", SELL, 4.31, 38632.3))
     assert result.status == REJECTED and "disagrees" in result.reason
+
+
+async def test_a_dry_run_without_the_venues_markets_prints_no_guessed_amount() -> None:
+    import ccxt.async_support as ccxt_async
+
+    from arbsniper.trading.live import point_at
+
+    ex = ccxt_async.okx()
+    point_at(ex, "http://127.0.0.1:9")  # nothing listens there: the markets cannot load
+    out = io.StringIO()
+    live = LiveExecutor({"okx": ex}, dry_run=True, out=out)
+    try:
+        result = await live.execute(OrderRequest("c-3", 3, "okx", "BTC/USDT:USDT", SELL, 4.31, 38632.3))
+    finally:
+        await ex.close()
+    printed = json.loads(out.getvalue().removeprefix("DRY-RUN ORDER "))
+    assert result.status == DRY_RUN and printed["amount"] is None and printed["base_qty"] == 4.31
+    assert printed["precision"].startswith("not applied")

@@ -217,9 +217,10 @@ class LiveExecutor:
             if not self.dry_run or isinstance(exc, KeyError):
                 return OrderResult(order, REJECTED, reason=f"{type(exc).__name__}: {exc}"[:200])
             # Dry run without the venue's market list (offline): show the order unrounded, and say so.
+            # Without the market its unit is unknown: the base quantity only, never a guessed amount.
             spec = {"venue": order.venue, "symbol": order.instrument,
                     "type": "limit" if order.limit_price is not None else "market", "side": order.side,
-                    "amount": order.qty, "price": order.limit_price,
+                    "amount": None, "base_qty": order.qty, "price": order.limit_price,
                     "params": {"clientOrderId": order.client_id,
                                **({"timeInForce": "IOC"} if order.limit_price is not None else {})},
                     "precision": f"not applied: markets not loaded ({type(exc).__name__})"}

@@ -433,8 +433,12 @@ class VenueSession:
         if instrument not in venue.instruments:
             return None
         iid = venue.symbols.instrument_id(instrument)
-        for msg in venue.unsubscribe_messages(iid):
-            self.send(msg)
+        messages = venue.unsubscribe_messages(iid)
+        if messages and self._transport is not None:
+            # Through the pacers: unsubscribes count against the same rate and hourly budget.
+            task = asyncio.get_running_loop().create_task(self._send_paced(messages))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         venue.remove_instrument(instrument)
         self._books.pop(iid, None)
         log.warning("%s: %s unsubscribed: %s", self._label, instrument, reason)

@@ -47,30 +47,35 @@ def subscribe_requests(limits: SubscriptionLimits, instruments: int) -> int:
 
 
 def plan_connections(
-    limits: SubscriptionLimits, instruments: Sequence[T], *, cap: int = 0, label: str = "venue"
+    limits: SubscriptionLimits, instruments: Sequence[T], *, cap: int = 0, label: str = "venue",
+    streams_used: int = 0, connections_used: int = 0,
 ) -> list[list[T]]:
     """``instruments`` cut into one list per connection, evenly, within ``limits``.
 
     Instruments beyond the venue's per-IP caps (connections, subscriptions) are left out, the
     last ones first (callers pass them ranked), and a warning says how many: an instrument not
-    watched is better than a connection the venue refuses or bans.
+    watched is better than a connection the venue refuses or bans. ``streams_used`` /
+    ``connections_used``: what the venue's other markets already take of those per-IP caps
+    (Hyperliquid's perp and spot connections share its 1000 subscriptions).
     """
     items = list(instruments)
     if not items:
         return []
     if limits.max_streams_per_ip:
-        room = limits.max_streams_per_ip // max(1, limits.streams_per_instrument)
+        room = max(0, limits.max_streams_per_ip - streams_used) // max(1, limits.streams_per_instrument)
         if len(items) > room:
             log.warning("%s: %d instruments left out: the venue allows %d subscriptions per IP",
                         label, len(items) - room, limits.max_streams_per_ip)
             items = items[:room]
     per = instruments_per_connection(limits, cap)
     count = math.ceil(len(items) / per)
-    if limits.max_connections and count > limits.max_connections:
-        keep = limits.max_connections * per
+    if limits.max_connections and count > limits.max_connections - connections_used:
+        count = max(0, limits.max_connections - connections_used)
         log.warning("%s: %d instruments left out: the venue allows %d connections per IP",
-                    label, len(items) - keep, limits.max_connections)
-        items, count = items[:keep], limits.max_connections
+                    label, len(items) - count * per, limits.max_connections)
+        items = items[:count * per]
+    if not items:
+        return []
     # Even chunks (301 over 150 a connection: 101 + 100 + 100, not 150 + 150 + 1).
     size, extra = divmod(len(items), count)
     out: list[list[T]] = []

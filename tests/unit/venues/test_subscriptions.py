@@ -9,13 +9,15 @@ from collections.abc import Callable
 
 import pytest
 
+from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, MarketEvent, Quote
-from arbsniper.sim import binance, bitget, bybit, coinbase, kucoin, okx, paradex
+from arbsniper.sim import binance, bitget, bybit, coinbase, hyperliquid, kucoin, okx, paradex
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.metadata import SubscriptionLimits
+from arbsniper.venues.connect import build_venues
+from arbsniper.venues.metadata import TRADING, InstrumentMeta, SubscriptionLimits
 from arbsniper.venues.session import Pacer, ReconnectPolicy, VenueSession
 from arbsniper.venues.subscriptions import instruments_per_connection, plan_connections, subscribe_requests
 from tests.unit.venues.simrun import CALM, Tap, fetch_metas, rest_base
@@ -52,6 +54,23 @@ def test_per_ip_caps_leave_the_last_ranked_out_never_overrun() -> None:
                                 max_requests_per_s=1.0, max_connections=2)
     assert plan_connections(limits, list(range(25))) == [list(range(10)), list(range(10, 20))]
     assert plan_connections(limits, []) == []
+
+
+def test_a_venues_markets_share_its_per_ip_caps() -> None:
+    spot = REGISTRY["hyperliquid"].markets["spot"].subscription_limits
+    assert [len(c) for c in plan_connections(spot, list(range(300)), streams_used=900)] == [50]  # 100 left / 2
+    assert plan_connections(spot, list(range(300)), streams_used=1000) == []
+    limits = SubscriptionLimits(streams_per_instrument=1, max_streams_per_connection=10, max_args_per_request=10,
+                                max_requests_per_s=1.0, max_connections=2)
+    assert plan_connections(limits, list(range(25)), connections_used=1) == [list(range(10))]
+    # build_venues plans the venue's markets one after the other against the same caps
+    listings = [hyperliquid.listing(f"Q{k:03d}/USDC:USDC", 100.0) for k in range(300)]
+    listings += [hyperliquid.listing(f"Q{k:03d}/USDC", 100.0) for k in range(300)]
+    spot_metas = {("hyperliquid", f"Q{k:03d}/USDC"): InstrumentMeta(
+        venue="hyperliquid", market="spot", native_symbol=f"@{k}", instrument=f"Q{k:03d}/USDC", status=TRADING)
+        for k in range(300)}  # spot pairs are named by spotMeta index
+    venues = build_venues(Config(), SymbolMap(), listings=listings, metas=spot_metas)
+    assert sorted((v.market, len(v.instruments)) for v in venues) == [("perp", 300), ("spot", 50)]  # 900 + 100 streams
 
 
 def test_hourly_budget_bounds_a_connection_when_it_binds() -> None:
@@ -143,6 +162,44 @@ async def test_every_planned_connection_subscribes_all_its_instruments_with_no_r
         for task in tasks:
             task.cancel()
         for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await sim.stop()
+
+
+async def test_a_spent_hourly_budget_rolls_the_connection_instead_of_sending_a_request_okx_refuses() -> None:
+    sim = Simulator(_listings("okx", "perp", 2), demo=CALM, seed=3, venues=["okx"])
+    await sim.start()
+    task: asyncio.Task[None] | None = None
+    try:
+        cls = REGISTRY["okx"].markets["perp"]
+        metas = await fetch_metas(cls, "perp", rest_base(sim, "okx", "perp"))
+        ws, rest = sim.urls()["okx"]
+        venue = cls("perp", SymbolMap(), metas, base_url=ws, rest_url=rest)
+        tap = Tap()
+        session = VenueSession(venue, tap=tap, seed=1, policy=ReconnectPolicy(initial_s=0.05, max_s=0.2))
+        session.pacer.per_hour = 1  # OKX allows 480 an hour per connection: here the subscribe spends it
+        server = sim.servers["okx"]
+        assert isinstance(server, okx.OkxSim)
+        server.max_requests_per_hour = 2  # and the venue would refuse a third
+        events: list[MarketEvent] = []
+        task = asyncio.create_task(session.run(events.append))
+        for _ in range(500):
+            if session.stats.state == "up" and any(type(e) is Book for e in events):
+                break
+            await asyncio.sleep(0.01)
+        iid = venue.symbols.instrument_id(metas[0].instrument)
+        await session._send_paced(venue.resubscribe_messages(iid))  # a resync: two more requests
+        for _ in range(500):
+            if session.stats.connects == 2 and session.stats.state == "up":
+                break
+            await asyncio.sleep(0.01)
+        assert session.stats.down_reasons[0] == "hourly request budget spent (1/h): new connection"
+        assert session.stats.connects == 2  # a fresh budget on a fresh connection, subscribed again
+        assert not [f for f in tap.frames if _refused(f)]  # no 60014 "Requests too frequent."
+    finally:
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await sim.stop()
