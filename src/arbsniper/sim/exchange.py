@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable
 
@@ -158,16 +158,22 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
 
     tasks = [asyncio.create_task(fault_loop(*p)) for p in plan]
     stdin_closed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a stop signal ends the wait below, never a KeyboardInterrupt
+        loop.add_signal_handler(sig, stdin_closed.set)
     if until_stdin_closes:
-        loop = asyncio.get_running_loop()
+        # Read stdin on the loop, not in a daemon thread: a thread blocked in read() at interpreter
+        # shutdown aborts the process ("Fatal Python error: _enter_buffered_busy").
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
-        def watch_stdin() -> None:
+        async def watch_stdin() -> None:
             with contextlib.suppress(Exception):
-                while sys.stdin.buffer.read(4096):
+                while await reader.read(4096):
                     pass
-            loop.call_soon_threadsafe(stdin_closed.set)
+            stdin_closed.set()
 
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
+        tasks.append(asyncio.create_task(watch_stdin(), name="stdin-watch"))
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stdin_closed.wait(), duration if duration else None)

@@ -99,6 +99,7 @@ class Runner:
         self._last_tick_ns = 0
         self._started = False
         self._reader: Ledger | None = None
+        self._final_pnl: dict[str, Any] | None = None  # set by stop(): the P&L as the ledger closed
 
     # -- plumbing ------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., _T], *args: Any) -> _T:
@@ -222,6 +223,8 @@ class Runner:
         with contextlib.suppress(Exception):
             await self.tick(trade=False)
         self._db_pool.shutdown(wait=True)
+        with contextlib.suppress(Exception):  # the last figures, for readers after the stop (exit summary, page)
+            self._final_pnl = self.pnl_summary()
         if self._reader is not None:
             self._reader.close()
         self.ledger.close()
@@ -532,7 +535,10 @@ class Runner:
 
     # -- reporting -------------------------------------------------------------------------------
     def pnl_summary(self) -> dict[str, Any]:
-        """P&L overall and per venue pair (JSON-able; the dashboard shows it), from the ledger."""
+        """P&L overall and per venue pair (JSON-able; the dashboard shows it), from the ledger;
+        after ``stop()``, the figures as they were when the ledger closed."""
+        if self._final_pnl is not None:
+            return self._final_pnl
         if self._reader is None:
             self._reader = self.ledger if self.ledger.path == ":memory:" else Ledger(self.ledger.path, create=False)
         out = pnl_summary(self._reader, self.reference, halted=self.risk.halted() is not None)
