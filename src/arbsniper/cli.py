@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -50,7 +51,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.venues.connect import ConnectorSource, build_venues
 
     config = _load(args)
-    setup_logging(config.log_level)
+    # On a terminal: the live view instead of event lines (unless --verbose; never with --json).
+    live = sys.stdout.isatty() and not args.json and not args.verbose
+    tally = None
+    if live:
+        from arbsniper.logs import WarningTally
+
+        tally = WarningTally()
+    setup_logging(config.log_level, tally)
     symbols = SymbolMap()
     seed = args.seed if args.seed is not None else config.demo.seed
     if args.demo and args.live and not args.dry_run:
@@ -62,26 +70,42 @@ def cmd_run(args: argparse.Namespace) -> int:
                else ConnectorSource(build_venues(config, symbols))]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
-              trade=trade and not args.live)
+              trade=trade and not args.live, human_out=None if live else sys.stderr)
     if trade and args.live:
         from arbsniper.trading.cmd import live_runner
 
         app.attach_runner(live_runner(config, app.engine, dry_run=args.dry_run))
+    url = None
     if config.web.enabled and not args.no_web:
         from arbsniper.web.app import WebError
 
         try:
-            app.add_dashboard(*_web_args(args, config))
+            url = app.add_dashboard(*_web_args(args, config))
         except WebError as exc:
             print(f"arbsniper run: {exc}", file=sys.stderr)
             return 2
+    view = None
+    if tally is not None:
+        from rich.console import Console
+
+        from arbsniper.terminal import LiveView
+
+        view = LiveView(app.engine, app.processed, app.pnl, Console(), tally, tuple(config.bases))
+        view.url = url
+        app.add_consumer("view", view.consume)
     if config.alerts.urls:
         app.add_alerts()
     if args.redis is not None:
         from arbsniper.bus.redis import RedisSignalPublisher
 
         app.add_redis(RedisSignalPublisher(config.redis, url=args.redis or None))
-    return asyncio.run(app.run(args.duration))
+    code = asyncio.run(app.run(args.duration))
+    from arbsniper.terminal import exit_summary
+
+    summary = exit_summary(time.monotonic() - app.started, int(app.engine.stats()["opened"]),  # type: ignore[call-overload]
+                           app.pnl() if app.pnl is not None else None)
+    print(summary, file=sys.stdout if view is not None else sys.stderr)
+    return code
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -277,11 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"arbsniper {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="watch markets and emit signals (embedded: one process, no server)")
+    p = sub.add_parser("run", help="watch markets, emit signals, trade them on paper and serve the dashboard (embedded: one process)")
     _add_common(p)
     p.add_argument("--demo", action="store_true", help="use the offline synthetic market instead of live venues")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
+    p.add_argument("--verbose", action="store_true",
+                   help="event lines on stderr instead of the live view (the default when stdout is not a terminal)")
     p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
     p.add_argument("--no-history", action="store_true", help="do not write signals to the SQLite history")
     p.add_argument("--no-trade", action="store_true", help="only watch: do not trade the signals on paper")

@@ -32,7 +32,7 @@ from arbsniper.config import VENUE_NAMES, Config
 from arbsniper.metrics import OPEN_POSITIONS, TRADER_SIGNALS, TRADES, TRADES_REFUSED, TRADING_HALTED, Part
 from arbsniper.model import Signal
 from arbsniper.trading import risk as rk
-from arbsniper.trading.ledger import Ledger, leg_rows, order_row, pnl_summary, trade_row
+from arbsniper.trading.ledger import Ledger, equity_curve, leg_rows, order_row, pnl_summary, trade_row
 from arbsniper.trading.legrisk import Fix, dust, legs_flat, make_whole
 from arbsniper.trading.market import MarketRules, MarketView
 from arbsniper.trading.orders import (
@@ -66,6 +66,7 @@ log = logging.getLogger("arbsniper.trading")
 _T = TypeVar("_T")
 
 STOP_TIMEOUT_S = 15.0
+LATEST_TRADES = 10  # trades with their legs and fills in the P&L summary (the page's trade list)
 
 
 class Runner:
@@ -99,6 +100,7 @@ class Runner:
         self._last_tick_ns = 0
         self._started = False
         self._reader: Ledger | None = None
+        self.started_ns = time.time_ns()  # the session: trades opened since then
         self._final_pnl: dict[str, Any] | None = None  # set by stop(): the P&L as the ledger closed
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -542,6 +544,14 @@ class Runner:
         if self._reader is None:
             self._reader = self.ledger if self.ledger.path == ":memory:" else Ledger(self.ledger.path, create=False)
         out = pnl_summary(self._reader, self.reference, halted=self.risk.halted() is not None)
+        session = pnl_summary(self._reader, self.reference, since_ns=self.started_ns)
+        out["session"] = {k: v for k, v in session.items() if k not in ("balances", "refusals", "halted", "mode")}
+        out["equity"] = equity_curve(self._reader, self.started_ns)
+        latest = self._reader.trades(limit=LATEST_TRADES)
+        for t in latest:
+            t["legs"] = self._reader.legs(t["id"])
+            t["fills"] = self._reader.fills(t["id"])
+        out["latest"] = latest
         out["signals_seen"] = self.signals_seen
         out["refused_this_run"] = dict(self.refused)
         return out
