@@ -25,9 +25,13 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="TOML config file (default: $ARBSNIPER_CONFIG, else built-in defaults)")
-    p.add_argument("--data-dir", metavar="DIR", help="where history and ledger files live (overrides data_dir)")
+def _add_common(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    """``--config`` and ``--data-dir``, accepted before the subcommand (the main parser, ``default=None``)
+    and after it (each subcommand's, which leaves an option given before it alone)."""
+    p.add_argument("--config", metavar="PATH", default=default,
+                   help="TOML config file (default: $ARBSNIPER_CONFIG, else built-in defaults)")
+    p.add_argument("--data-dir", metavar="DIR", default=default,
+                   help="where history and ledger files live (overrides data_dir)")
 
 
 def _add_web(p: argparse.ArgumentParser) -> None:
@@ -299,6 +303,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arbsniper", description="Cross-venue crypto arbitrage detection.")
     parser.add_argument("--version", action="version", version=f"arbsniper {__version__}")
+    _add_common(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="watch markets, emit signals, trade them on paper and serve the dashboard (embedded: one process)")
