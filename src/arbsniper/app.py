@@ -205,7 +205,7 @@ class App:
                 last_refused = {k: int(st[k]) for k in refused_keys}  # type: ignore[call-overload]
 
     async def _history_consumer(self, sub: Subscription[Signal]) -> None:
-        writer = await asyncio.to_thread(HistoryWriter, self.history_file)
+        writer = await asyncio.to_thread(HistoryWriter, self.history_file, self.config.history.keep_days)
         try:
             while True:
                 batch = await sub.get_batch(self.config.history.batch)

@@ -191,6 +191,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return _run_service("engine", service.run(args.duration))
 
 
+def _utc_iso(ms: int) -> str:
+    """Epoch milliseconds as ``2026-12-02T16:04:14.123Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from arbsniper.app import describe
     from arbsniper.history import history_path, read_recent
@@ -206,7 +211,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(signal_to_json(s).decode() + "\n")
         else:
-            sys.stdout.write(f"{s.timestamp} {describe(s)}\n")
+            sys.stdout.write(f"{_utc_iso(s.timestamp)} {describe(s)}\n")
     return 0
 
 

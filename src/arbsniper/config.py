@@ -147,6 +147,7 @@ class HistoryConfig(_Section, frozen=True):
     enabled: bool = True
     batch: PositiveInt = 500
     flush_ms: PositiveInt = 200
+    keep_days: NonNegativeFloat = 7.0  # signals older than this are deleted while running; 0 = keep all
 
 
 class DemoConfig(_Section, frozen=True):

@@ -157,6 +157,9 @@ class Ledger:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def set_meta(self, **values: str) -> None:
+        self._tx([("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", sorted(values.items()))])
+
     def seed(self, mode: str, inventory: dict[tuple[str, str], float]) -> bool:
         """Write the starting inventory into a new ledger; False (nothing written) when it has one."""
         if self.meta("created_ns") is not None:

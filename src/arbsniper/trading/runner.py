@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -140,6 +141,8 @@ class Runner:
         if await self._db(self.ledger.seed, self.executor.name, inventory):
             log.info("ledger created", extra={"fields": {"path": self.ledger.path, "mode": self.executor.name}})
         await self._db(self.ledger.load_portfolio, self.portfolio)
+        # Who marks the open positions: `arbsniper positions` says when it is a run that has stopped.
+        await self._db(lambda: self.ledger.set_meta(run_pid=str(os.getpid()), run_stopped_ns="0"))
         self._next_id = await self._db(self.ledger.next_trade_id)
         self._order_seq = int((await self._db(lambda: self.ledger.conn.execute("SELECT COUNT(*) FROM orders").fetchone()))[0])
         created = int(self.ledger.meta("created_ns") or 0)
@@ -227,6 +230,8 @@ class Runner:
         self._db_pool.shutdown(wait=True)
         with contextlib.suppress(Exception):  # the last figures, for readers after the stop (exit summary, page)
             self._final_pnl = self.pnl_summary()
+        with contextlib.suppress(Exception):
+            self.ledger.set_meta(run_stopped_ns=str(time.time_ns()))
         if self._reader is not None:
             self._reader.close()
         self.ledger.close()
