@@ -132,23 +132,26 @@
   }
   renderSortHeader();
 
+  // Both legs' instruments, always visible: one name (with its kind) when they are the same.
+  const legsHtml = (r) => r.buy_instrument === r.sell_instrument
+    ? `${esc(r.buy_instrument)}<span class="kind ${kindOf(r.buy_instrument)}">${kindOf(r.buy_instrument)}</span>`
+    : `<span class="l1">${esc(r.buy_instrument)}</span><span class="l2">→ ${esc(r.sell_instrument)}</span>`;
   function makeRow(r) {
     const tr = document.createElement('tr');
     tr.dataset.id = r.id;
     tr.dataset.ts = r.opened_at;
-    const legs = r.buy_instrument === r.sell_instrument
-      ? `${esc(r.buy_instrument)}<span class="kind ${kindOf(r.buy_instrument)}">${kindOf(r.buy_instrument)}</span>`
-      : `${esc(r.buy_instrument)}<span class="arrow">→</span>${esc(r.sell_instrument)}`;
     tr.innerHTML =
-      `<td class="sym"><button type="button" class="grp" hidden></button>${legs}</td>` +
+      `<td class="sym"><button type="button" class="grp" hidden></button>${legsHtml(r)}</td>` +
       `<td class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></td>` +
-      '<td class="num"></td><td class="num"></td><td class="num netcell"><b></b></td><td class="num mut"></td>' +
-      '<td class="num"></td><td class="num"></td><td class="num"></td>' +
-      '<td class="num"><span class="conf"><span></span><i><span></span></i></span></td><td class="num"></td><td class="num mut"></td>';
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td>' +
+      '<td class="num netcell"><b class="l1"></b><span class="l2 mut"></span></td>' +
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td><td class="num"></td>' +
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td><td class="num mut"></td>';
     const td = tr.children;
     tr._cells = {
-      grp: td[0].firstChild, buy: td[2], sell: td[3], net: td[4].firstChild, fees: td[5], size: td[6], notional: td[7],
-      profit: td[8], conf: td[9].firstChild.firstChild, confbar: td[9].firstChild.lastChild.firstChild, pcap: td[10], age: td[11],
+      grp: td[0].firstChild, buy: td[2].firstChild, sell: td[2].lastChild, net: td[3].firstChild, fees: td[3].lastChild,
+      size: td[4].firstChild, notional: td[4].lastChild, profit: td[5], conf: td[6].firstChild, pcap: td[6].lastChild,
+      age: td[7],
     };
     if (r.buy_instrument !== r.sell_instrument) {
       td[0].title = `buy ${r.buy_instrument}, sell ${r.sell_instrument} (converted at ${r.conversion_rate})`;
@@ -167,14 +170,12 @@
     setText(c.buy, fmtPrice(r.buy_price));
     setText(c.sell, fmtPrice(r.sell_price));
     setText(c.net, fmtNum(r.net_bps, 1));
-    setText(c.fees, fmtNum(r.fees_bps, 1));
+    setText(c.fees, `fees ${fmtNum(r.fees_bps, 1)}`);
     setText(c.size, `${fmtSize(r.size)} ${baseOf(r.buy_instrument)}`);
     setText(c.notional, `${fmtCompact(Math.round(r.size * r.buy_price))} ${r.quote_currency}`);
     setText(c.profit, `${fmtNum(r.profit_quote, 2)} ${r.quote_currency}`);
     setText(c.pcap, (r.p_capture === null || r.p_capture === undefined) ? '–' : `${Math.round(100 * r.p_capture)}%`);
     setText(c.conf, fmtNum(r.confidence, 0));
-    const w = `${Math.max(0, Math.min(100, r.confidence))}%`;
-    if (c.confbar.style.width !== w) c.confbar.style.width = w;
     setText(c.age, fmtAge(t - r.opened_at));
     const tip = `spread ${fmtNum(r.spread_bps, 2)} − fees ${fmtNum(r.fees_bps, 2)} − slippage ${fmtNum(r.slippage_bps, 2)} ` +
       `+ funding ${fmtNum(r.funding_bps, 2)} = net ${fmtNum(r.net_bps, 2)} bps · detect ${fmtNum(r.latency_us / 1000, 2)} ms`;
@@ -268,8 +269,8 @@
     const ncls = r.net_bps >= S.cfg.min_net_bps ? 'pos' : 'neg';
     tr.innerHTML =
       `<td class="mut" title="${fmtClock(r.timestamp)} UTC">${fmtClock(r.timestamp).slice(0, 8)}</td>` +
-      `<td class="sym">${esc(r.buy_instrument === r.sell_instrument ? r.symbol : `${r.buy_instrument} → ${r.sell_instrument}`)}</td>` +
-      `<td class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></td>` +
+      `<td class="sym pair">${esc(r.buy_instrument === r.sell_instrument ? r.symbol : `${r.buy_instrument} → ${r.sell_instrument}`)}` +
+      `<span class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></span></td>` +
       `<td><span class="tag r-${esc(r.close_reason || 'closed')}">${esc((r.close_reason || 'closed').replace(/_/g, ' '))}</span></td>` +
       `<td class="num">${fmtAge(r.duration_ms)}</td>` +
       `<td class="num ${ncls}">${fmtNum(r.net_bps, 1)}</td>` +
