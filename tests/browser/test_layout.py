@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, demo  # noqa: F401  (the fixture)
 
 SIZES = [(1280, 720), (1366, 768), (1440, 900), (1920, 1080)]
