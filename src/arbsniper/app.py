@@ -70,7 +70,7 @@ def describe(s: Signal) -> str:
     """One human-readable line per signal event."""
     if s.event == "close":
         return (f"CLOSE  {s.symbol:<14} buy {s.buy_exchange:<11} sell {s.sell_exchange:<11} "
-                f"reason={s.close_reason} lived={s.duration_ms} ms (last net {s.net_bps:.1f} bps)")
+                f"reason={s.close_reason} lived={s.duration_ms} ms net at close {s.net_bps:.1f} bps")
     return (f"{s.event.upper():<6} {s.symbol:<14} buy {s.buy_exchange:<11} @ {s.buy_price:<12.6g} "
             f"sell {s.sell_exchange:<11} @ {s.sell_price:<12.6g} spread {s.spread_bps:6.1f} bps "
             f"net {s.net_bps:6.1f} bps size {s.size:.6g} profit {s.profit_quote:.2f} {s.quote_currency} "

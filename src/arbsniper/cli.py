@@ -313,7 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="watch markets, emit signals, trade them on paper and serve the dashboard (embedded: one process)")
     _add_common(p)
-    p.add_argument("--demo", action="store_true", help="use the offline synthetic market instead of live venues")
+    p.add_argument("--demo", action="store_true",
+                   help="the real connectors against the local exchange simulator (offline) instead of live venues")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
     p.add_argument("--verbose", action="store_true",
