@@ -164,13 +164,20 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
     if until_stdin_closes:
         # Read stdin on the loop, not in a daemon thread: a thread blocked in read() at interpreter
         # shutdown aborts the process ("Fatal Python error: _enter_buffered_busy").
-        reader = asyncio.StreamReader()
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        stream = asyncio.StreamReader()
+        reader: asyncio.StreamReader | None = stream
+        try:
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), sys.stdin)
+        except ValueError:  # a regular file: it ends at once
+            reader = None
 
         async def watch_stdin() -> None:
             with contextlib.suppress(Exception):
-                while await reader.read(4096):
-                    pass
+                if reader is None:
+                    await asyncio.to_thread(sys.stdin.buffer.read)
+                else:
+                    while await reader.read(4096):
+                        pass
             stdin_closed.set()
 
         tasks.append(asyncio.create_task(watch_stdin(), name="stdin-watch"))
