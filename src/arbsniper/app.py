@@ -48,6 +48,7 @@ log = logging.getLogger("arbsniper.app")
 
 EXPIRE_EVERY_S = 0.1
 STATS_EVERY_S = 5.0
+HUMAN_LINES_PER_S = 10  # event lines (run --verbose, or stdout not a terminal) shown per second at most
 PNL_EVERY_S = 1.0  # the P&L summary reads the ledger: at most this often, however often it is asked
 
 
@@ -228,16 +229,34 @@ class App:
             out.flush()
 
     async def _human_consumer(self, sub: Subscription[Signal]) -> None:
+        """Event lines on stderr, at most ``HUMAN_LINES_PER_S`` a second; the rest are counted
+        in one line (the history and ``--json`` have every signal)."""
         out = self.human_out
         assert out is not None
+        second, shown, held = 0, 0, 0
         while True:
             batch = await sub.get_batch()
             if not batch and sub.closed:
+                if held:
+                    out.write(f"… {held} more open/close events not shown\n")
                 return
-            lines = [describe(s) for s in batch if s.event != "update"]
+            now = int(time.monotonic())
+            if now != second:
+                if held:
+                    out.write(f"… {held} more open/close events in the last second (see `arbsniper history`)\n")
+                second, shown, held = now, 0, 0
+            lines = []
+            for s in batch:
+                if s.event == "update":
+                    continue
+                if shown < HUMAN_LINES_PER_S:
+                    lines.append(describe(s))
+                    shown += 1
+                else:
+                    held += 1
             if lines:
                 out.write("\n".join(lines) + "\n")
-                out.flush()
+            out.flush()
 
     # -- run -----------------------------------------------------------------------------------
     async def run(self, duration: float | None = None) -> int:
