@@ -18,7 +18,7 @@ import pytest
 from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, demo  # noqa: F401  (the fixture)
 
 SIZES = [(1280, 720), (1366, 768), (1440, 900), (1920, 1080)]
-PANELS = {".p-open": 180, ".p-matrix": 280, ".p-chart": 180, ".p-closed": 180, ".p-venues": 150, ".p-pnl": 150}
+PANELS = {".p-open": 180, ".p-matrix": 280, ".p-chart": 180, ".p-closed": 180, ".p-venues": 100, ".p-pnl": 150}
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "dashboard.png"
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180),
@@ -30,7 +30,12 @@ MEASURE = """
   const box = (el) => { const b = el.getBoundingClientRect();
     return { x: b.left + scrollX, y: b.top + scrollY, w: b.width, h: b.height }; };
   const out = { panels: {}, overflow: {} };
-  for (const sel of panels) out.panels[sel] = box(document.querySelector(sel));
+  out.cut = {};
+  for (const sel of panels) {
+    const el = document.querySelector(sel);
+    out.panels[sel] = box(el);
+    out.cut[sel] = el.scrollHeight - el.clientHeight;  // content the panel hides (its tables scroll inside)
+  }
   for (const sel of ['.p-open .scroll', '.p-closed .scroll', '.p-matrix .scroll', '.p-venues', '.pnl-body > .kv']) {
     const e = document.querySelector(sel);
     out.overflow[sel] = e.scrollWidth - e.clientWidth;
@@ -59,14 +64,18 @@ def overlap(a: dict[str, float], b: dict[str, float]) -> float:
     return max(0.0, w) * max(0.0, h)
 
 
-def check_layout(m: dict[str, Any], size: tuple[int, int]) -> None:
+def check_layout(m: dict[str, Any], size: tuple[int, int], absent: tuple[str, ...] = ()) -> None:
+    """``absent``: panels that are not shown at all here (the P&L panel when not trading)."""
     width = size[0]
     assert m["doc"]["w"] <= m["doc"]["vw"], f"{size}: the page scrolls sideways"
-    boxes = m["panels"]
+    boxes = {sel: b for sel, b in m["panels"].items() if sel not in absent}
     for sel, min_h in PANELS.items():
+        if sel in absent:
+            continue
         b = boxes[sel]
         assert b["h"] >= min_h and b["w"] >= 320, f"{size}: {sel} collapsed to {b}"
         assert b["x"] >= 0 and b["x"] + b["w"] <= width, f"{size}: {sel} outside the window: {b}"
+        assert m["cut"][sel] <= 1, f"{size}: {sel} cuts {m['cut'][sel]} px of its content off"
     sels = list(boxes)
     for i, a in enumerate(sels):
         for b in sels[i + 1:]:

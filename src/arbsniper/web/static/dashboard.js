@@ -12,7 +12,8 @@
   const token = params.get('token');
   const MAX_CLOSED = 150;
   const PAGE = Math.max(1, Number(params.get('rows')) || 30);  // bid/ask matrix rows per page
-  const RECENT_MS = 60000;  // an instrument closed this recently still sorts first in the matrix
+  const RECENT_MS = 60000;
+  const CHART_LINES = 8;  // spread chart: the instruments with the widest spreads  // an instrument closed this recently still sorts first in the matrix
   const PALETTE = ['#39c5cf', '#f2b84b', '#a78bfa', '#5ee39a', '#ff7b73', '#60a5fa', '#f472b6', '#c3e88d',
                    '#fb923c', '#94a3b8', '#2dd4bf', '#e879f9'];
 
@@ -134,7 +135,7 @@
 
   // Both legs' instruments, always visible: one name (with its kind) when they are the same.
   const legsHtml = (r) => r.buy_instrument === r.sell_instrument
-    ? `${esc(r.buy_instrument)}<span class="kind ${kindOf(r.buy_instrument)}">${kindOf(r.buy_instrument)}</span>`
+    ? `<span class="nm">${esc(r.buy_instrument)}<span class="kind ${kindOf(r.buy_instrument)}">${kindOf(r.buy_instrument)}</span></span>`
     : `<span class="l1">${esc(r.buy_instrument)}</span><span class="l2">→ ${esc(r.sell_instrument)}</span>`;
   function makeRow(r) {
     const tr = document.createElement('tr');
@@ -629,12 +630,15 @@
     const t1 = now();
     const t0 = t1 - S.cfg.chart_seconds * 1000;
     const pts = S.chart.filter((p) => p.t >= t0);
-    const names = new Set();
+    // The CHART_LINES instruments with the widest spread in the window (a hundred lines would be noise).
+    const peak = new Map();
+    for (const p of pts) for (const [k, v] of Object.entries(p.v)) if (!(peak.get(k) >= v)) peak.set(k, v);
+    const names = new Set(Array.from(peak.entries()).sort((a, b) => b[1] - a[1]).slice(0, CHART_LINES).map((e) => e[0]));
     let lo = -5;
     let hi = S.cfg.min_spread_bps * 1.6;
     for (const p of pts) {
       for (const [k, v] of Object.entries(p.v)) {
-        names.add(k);
+        if (!names.has(k)) continue;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
