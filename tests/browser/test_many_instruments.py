@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from tests.browser.test_dashboard import CHROMIUM, CHROMIUM_ARGS, SRC
 from tests.browser.test_layout import MEASURE, PANELS, check_layout
 
