@@ -402,6 +402,8 @@ def test_close_unprofitable_when_spread_stays_but_edge_goes() -> None:
     h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
     h.quote("okx", "BTC/USDT", bid=100_150, ask=100_160)  # 15 bps: above min spread, below costs
     assert h.last.close_reason == "unprofitable"
+    # it says the net it closed at, which is what made it unprofitable
+    assert h.last.spread_bps == approx(15.0) and h.last.net_bps < 0.0
 
 
 def test_shutdown_closes_everything_open() -> None:

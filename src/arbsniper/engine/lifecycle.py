@@ -90,7 +90,7 @@ class Lifecycle:
         self.closed = 0
         self.close_reasons: dict[str, int] = {}
         # The metrics a close carries (the engine gives the detector's closing_metrics); None: the last announced.
-        self.closing: Callable[[OpenOpportunity, int], Metrics] | None = None
+        self.closing: Callable[[OpenOpportunity, int, str], Metrics] | None = None
         self.grow()
 
     def grow(self) -> None:
@@ -159,7 +159,7 @@ class Lifecycle:
         self.closed += 1
         self.close_reasons[reason] = self.close_reasons.get(reason, 0) + 1
         duration_ms = max(0, (now_ns - o.opened_ns) // 1_000_000)
-        m = o.metrics if self.closing is None else self.closing(o, now_ns)
+        m = o.metrics if self.closing is None else self.closing(o, now_ns, reason)
         self.emit(self._signal(key, o, "close", m, now_ns, reason, duration_ms))
 
     def close_all(self, now_ns: int, reason: str = SHUTDOWN) -> None:
