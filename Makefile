@@ -21,9 +21,12 @@ lint: install
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "[1/3] creating the virtual environment in $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
+	@echo "[2/3] upgrading pip ..."
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "[3/3] installing arbsniper and its dependencies (about a minute; pip shows each package) ..."
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
 	touch $@
 
 clean:

@@ -49,6 +49,7 @@ log = logging.getLogger("arbsniper.app")
 
 EXPIRE_EVERY_S = 0.1
 STATS_EVERY_S = 5.0
+HUMAN_LINES_PER_S = 10  # event lines (run --verbose, or stdout not a terminal) shown per second at most
 PNL_EVERY_S = 1.0  # the P&L summary reads the ledger: at most this often, however often it is asked
 
 
@@ -71,7 +72,7 @@ def describe(s: Signal) -> str:
     """One human-readable line per signal event."""
     if s.event == "close":
         return (f"CLOSE  {s.symbol:<14} buy {s.buy_exchange:<11} sell {s.sell_exchange:<11} "
-                f"reason={s.close_reason} lived={s.duration_ms} ms (last net {s.net_bps:.1f} bps)")
+                f"reason={s.close_reason} lived={s.duration_ms} ms net at close {s.net_bps:.1f} bps")
     return (f"{s.event.upper():<6} {s.symbol:<14} buy {s.buy_exchange:<11} @ {s.buy_price:<12.6g} "
             f"sell {s.sell_exchange:<11} @ {s.sell_price:<12.6g} spread {s.spread_bps:6.1f} bps "
             f"net {s.net_bps:6.1f} bps size {s.size:.6g} profit {s.profit_quote:.2f} {s.quote_currency} "
@@ -218,7 +219,7 @@ class App:
                 last_refused = {k: int(st[k]) for k in refused_keys}  # type: ignore[call-overload]
 
     async def _history_consumer(self, sub: Subscription[Signal]) -> None:
-        writer = await asyncio.to_thread(HistoryWriter, self.history_file)
+        writer = await asyncio.to_thread(HistoryWriter, self.history_file, self.config.history.keep_days)
         try:
             while True:
                 batch = await sub.get_batch(self.config.history.batch)
@@ -241,16 +242,34 @@ class App:
             out.flush()
 
     async def _human_consumer(self, sub: Subscription[Signal]) -> None:
+        """Event lines on stderr, at most ``HUMAN_LINES_PER_S`` a second; the rest are counted
+        in one line (the history and ``--json`` have every signal)."""
         out = self.human_out
         assert out is not None
+        second, shown, held = 0, 0, 0
         while True:
             batch = await sub.get_batch()
             if not batch and sub.closed:
+                if held:
+                    out.write(f"… {held} more open/close events not shown\n")
                 return
-            lines = [describe(s) for s in batch if s.event != "update"]
+            now = int(time.monotonic())
+            if now != second:
+                if held:
+                    out.write(f"… {held} more open/close events in the last second (see `arbsniper history`)\n")
+                second, shown, held = now, 0, 0
+            lines = []
+            for s in batch:
+                if s.event == "update":
+                    continue
+                if shown < HUMAN_LINES_PER_S:
+                    lines.append(describe(s))
+                    shown += 1
+                else:
+                    held += 1
             if lines:
                 out.write("\n".join(lines) + "\n")
-                out.flush()
+            out.flush()
 
     # -- run -----------------------------------------------------------------------------------
     async def run(self, duration: float | None = None) -> int:

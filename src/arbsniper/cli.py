@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -24,9 +25,13 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH", help="TOML config file (default: $ARBSNIPER_CONFIG, else built-in defaults)")
-    p.add_argument("--data-dir", metavar="DIR", help="where history and ledger files live (overrides data_dir)")
+def _add_common(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    """``--config`` and ``--data-dir``, accepted before the subcommand (the main parser, ``default=None``)
+    and after it (each subcommand's, which leaves an option given before it alone)."""
+    p.add_argument("--config", metavar="PATH", default=default,
+                   help="TOML config file (default: $ARBSNIPER_CONFIG, else built-in defaults)")
+    p.add_argument("--data-dir", metavar="DIR", default=default,
+                   help="where history and ledger files live (overrides data_dir)")
 
 
 def _add_web(p: argparse.ArgumentParser) -> None:
@@ -50,7 +55,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.venues.connect import live_source
 
     config = _load(args)
-    setup_logging(config.log_level)
+    # On a terminal: the live view instead of event lines (unless --verbose; never with --json).
+    live = sys.stdout.isatty() and not args.json and not args.verbose
+    tally = None
+    if live:
+        from arbsniper.logs import WarningTally
+
+        tally = WarningTally()
+    setup_logging(config.log_level, tally)
     symbols = SymbolMap()
     seed = args.seed if args.seed is not None else config.demo.seed
     if args.demo and args.live and not args.dry_run:
@@ -62,26 +74,42 @@ def cmd_run(args: argparse.Namespace) -> int:
                else live_source(config, symbols)]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
-              trade=trade and not args.live)
+              trade=trade and not args.live, human_out=None if live else sys.stderr)
     if trade and args.live:
         from arbsniper.trading.cmd import live_runner
 
         app.attach_runner(live_runner(config, app.engine, dry_run=args.dry_run))
+    url = None
     if config.web.enabled and not args.no_web:
         from arbsniper.web.app import WebError
 
         try:
-            app.add_dashboard(*_web_args(args, config))
+            url = app.add_dashboard(*_web_args(args, config))
         except WebError as exc:
             print(f"arbsniper run: {exc}", file=sys.stderr)
             return 2
+    view = None
+    if tally is not None:
+        from rich.console import Console
+
+        from arbsniper.terminal import LiveView
+
+        view = LiveView(app.engine, app.processed, app.pnl, Console(), tally, tuple(config.bases))
+        view.url = url
+        app.add_consumer("view", view.consume)
     if config.alerts.urls:
         app.add_alerts()
     if args.redis is not None:
         from arbsniper.bus.redis import RedisSignalPublisher
 
         app.add_redis(RedisSignalPublisher(config.redis, url=args.redis or None))
-    return asyncio.run(app.run(args.duration))
+    code = asyncio.run(app.run(args.duration))
+    from arbsniper.terminal import exit_summary
+
+    summary = exit_summary(time.monotonic() - app.started, int(app.engine.stats()["opened"]),  # type: ignore[call-overload]
+                           app.pnl() if app.pnl is not None else None)
+    print(summary, file=sys.stdout if view is not None else sys.stderr)
+    return code
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
@@ -163,6 +191,11 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return _run_service("engine", service.run(args.duration))
 
 
+def _utc_iso(ms: int) -> str:
+    """Epoch milliseconds as ``2026-12-02T16:04:14.123Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from arbsniper.app import describe
     from arbsniper.history import history_path, read_recent
@@ -178,7 +211,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         if args.json:
             sys.stdout.write(signal_to_json(s).decode() + "\n")
         else:
-            sys.stdout.write(f"{s.timestamp} {describe(s)}\n")
+            sys.stdout.write(f"{_utc_iso(s.timestamp)} {describe(s)}\n")
     return 0
 
 
@@ -299,13 +332,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arbsniper", description="Cross-venue crypto arbitrage detection.")
     parser.add_argument("--version", action="version", version=f"arbsniper {__version__}")
+    _add_common(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("run", help="watch markets and emit signals (embedded: one process, no server)")
+    p = sub.add_parser("run", help="watch markets, emit signals, trade them on paper and serve the dashboard (embedded: one process)")
     _add_common(p)
-    p.add_argument("--demo", action="store_true", help="use the offline synthetic market instead of live venues")
+    p.add_argument("--demo", action="store_true",
+                   help="the real connectors against the local exchange simulator (offline) instead of live venues")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
+    p.add_argument("--verbose", action="store_true",
+                   help="event lines on stderr instead of the live view (the default when stdout is not a terminal)")
     p.add_argument("--seed", type=int, help="seed of the demo market (reproducible runs)")
     p.add_argument("--no-history", action="store_true", help="do not write signals to the SQLite history")
     p.add_argument("--no-trade", action="store_true", help="only watch: do not trade the signals on paper")

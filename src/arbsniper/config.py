@@ -147,6 +147,7 @@ class HistoryConfig(_Section, frozen=True):
     enabled: bool = True
     batch: PositiveInt = 500
     flush_ms: PositiveInt = 200
+    keep_days: NonNegativeFloat = 7.0  # signals older than this are deleted while running; 0 = keep all
 
 
 class DemoConfig(_Section, frozen=True):
@@ -493,9 +494,42 @@ def config_to_toml(config: Config) -> str:
         return x
 
     data = drop_none(msgspec.to_builtins(config))
+    given = data.pop("venues")
     data["alerts"]["urls"] = [redact_url(u) for u in config.alerts.urls]
     data["redis"]["url"] = redact_password(config.redis.url)  # a password in the URL is a secret
-    return tomli_w.dumps(data)
+    text = tomli_w.dumps(data)
+    for name in VENUE_NAMES:  # every venue with the values it takes effect with, its limits as comments
+        section, limits = _effective_venue(config, name, given.get(name, {}))
+        text += "\n" + tomli_w.dumps({"venues": {name: section}}).rstrip("\n") + "\n"
+        for market, values in limits.items():
+            text += f"# {market} protocol limits: " + ", ".join(f"{k} = {v}" for k, v in values.items()) + "\n"
+    return text
+
+
+def _effective_venue(config: Config, name: str, given: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One venue's section as it takes effect (the configured keys, then the defaults it would use:
+    markets, taker fees, quote age), and its protocol limits per market (fixed, not settable).
+    Per-instrument lot, tick and minimum come from the venue's metadata at start-up unless set here."""
+    info = REGISTRY.get(name)
+    vc = config.venue(name)
+    out: dict[str, Any] = {"enabled": vc.enabled}
+    markets = list(vc.markets or (info.markets if info else ()))
+    out["markets"] = markets
+    out["taker_fee_bps_spot"] = config.taker_fee_bps(name, 0)
+    out["taker_fee_bps_perp"] = config.taker_fee_bps(name, 1)
+    out["max_quote_age_ms"] = config.max_quote_age_ns(name) // 1_000_000
+    out.update({k: v for k, v in given.items() if k not in out and v != {}})
+    limits = {}
+    for market in markets:
+        cls = info.markets.get(market) if info else None
+        if cls is not None:
+            limits[market] = {
+                "max_instruments_per_connection": cls.max_instruments_per_connection,
+                "max_messages_per_s": cls.max_messages_per_s,
+                "connection_lifetime_s": cls.lifetime_s,
+                "book_depth": cls.book_depth,
+            }
+    return out, limits
 
 
 def redact_password(url: str) -> str:

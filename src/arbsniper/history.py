@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -33,6 +34,8 @@ CREATE INDEX IF NOT EXISTS signals_timestamp ON signals (timestamp);
 """
 
 HISTORY_FILE = "history.sqlite"
+DAY_MS = 86_400_000
+PRUNE_EVERY_S = 600.0  # the writer deletes signals older than keep_days at most this often
 
 
 def history_path(data_dir: str | os.PathLike[str]) -> Path:
@@ -56,12 +59,30 @@ def connect(path: str | os.PathLike[str], *, create: bool = True) -> sqlite3.Con
 
 
 class HistoryWriter:
-    """Appends signals in transactions; one instance per writing task."""
+    """Appends signals in transactions; one instance per writing task. With ``keep_days`` > 0 it
+    also deletes older signals, when it opens and then every ``PRUNE_EVERY_S`` (its own thread,
+    so on the cold path), so the file stops growing after a few days."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], keep_days: float = 0.0) -> None:
         self.path = Path(path)
         self.conn = connect(self.path)
         self.written = 0
+        self.keep_days = keep_days
+        self.pruned = 0
+        self._pruned_at = float("-inf")
+        self.prune()
+
+    def prune(self, now_ms: int | None = None) -> int:
+        """Delete the signals emitted more than ``keep_days`` ago; returns how many."""
+        self._pruned_at = time.monotonic()
+        if self.keep_days <= 0:
+            return 0
+        now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        with self.conn:
+            n = self.conn.execute("DELETE FROM signals WHERE timestamp < ?",
+                                  (now_ms - int(self.keep_days * DAY_MS),)).rowcount
+        self.pruned += n
+        return n
 
     def write(self, signals: Iterable[Signal]) -> int:
         rows = [
@@ -79,6 +100,8 @@ class HistoryWriter:
                 rows,
             )
         self.written += len(rows)
+        if time.monotonic() - self._pruned_at >= PRUNE_EVERY_S:
+            self.prune()
         return len(rows)
 
     def close(self) -> None:

@@ -141,14 +141,19 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
                 " return tr ? [...tr.children].map(td => td.innerText) : null; }",
                 timeout=30_000,
             ).json_value()
-            assert re.fullmatch(r"[A-Z]+/[A-Z]+(:[A-Z]+)?(spot|perp)", cells[0].replace("\n", "")), cells
+            # both legs' instruments (one name and its kind when they are the same), after a group's count
+            legs = re.sub(r"^[▸▾] \d+", "", cells[0].replace("\n", " ")).strip()
+            inst = r"[A-Z]+/[A-Z]+(:[A-Z]+)?"
+            assert re.fullmatch(rf"{inst} ?(spot|perp)|{inst} ?→ {inst}", legs), cells
             assert re.fullmatch(r"[a-z]+\s*→\s*[a-z]+", cells[1]), cells
-            assert float(cells[5]) >= 0.0  # net bps: never an unprofitable signal
+            assert float(cells[3].split()[0]) >= 0.0  # net bps: never an unprofitable signal
+            assert re.fullmatch(r"fees \d+\.\d", cells[3].split("\n")[-1]), cells
+            assert re.fullmatch(r"[\d.]+ [A-Z]+\n[\d.]+k? [A-Z]+", cells[4]), cells  # size with its unit, notional
 
             # sortable: the table follows the clicked column, largest first, then smallest first
             # (live rows keep arriving: the order is checked once the page has re-rendered)
-            sorted_js = ("dir => { const v = [...document.querySelectorAll('#open tbody tr')]"
-                         ".map(tr => Number(tr.children[6].textContent));"
+            sorted_js = ("dir => { const v = [...document.querySelectorAll('#open tbody tr:not(.child)')]"
+                         ".map(tr => parseFloat(tr.children[4].textContent));"
                          " return v.length > 0 && v.every((x, i) => i === 0 || (dir > 0 ? v[i - 1] <= x : v[i - 1] >= x)); }")
             page.click("#open th[data-key=size]")
             page.wait_for_function(sorted_js, arg=-1, timeout=5_000)  # fails the test if never sorted
@@ -170,14 +175,18 @@ def test_dashboard_fills_in_live_and_rows_follow_signals(demo: str, tmp_path: Pa
             # closed opportunities, with a reason and how long they lived
             page.wait_for_selector("#closed tbody tr", timeout=30_000)
             closed = page.locator("#closed tbody tr").first.locator("td").all_inner_texts()
-            assert closed[3].replace(" ", "_") in CLOSE_REASONS, closed
-            assert re.fullmatch(r"\d+ ms|\d+\.\d s|\d+m \d\ds", closed[4]), closed
+            assert closed[2].replace(" ", "_") in CLOSE_REASONS, closed
+            assert re.fullmatch(r"\d+ ms|\d+\.\d s|\d+m \d\ds", closed[3]), closed
+            # the net it closed at matches its reason: below the threshold when the edge went
+            if closed[2] in ("spread gone", "unprofitable"):
+                assert float(closed[4]) < 10.0, closed  # min_spread_bps 10, min_net_bps 0
 
             assert page.locator("#venues tbody tr").count() == 8
             # the demo trades on paper: the P&L panel shows the ledger's figures and venue pairs
             page.wait_for_selector("#pnl-panel:not([hidden]) #pnl-pairs tbody tr", timeout=30_000)
             labels = page.locator("#pnl label").all_inner_texts()
-            assert {"TOTAL", "REALIZED", "FEES", "TRADES"} <= {x.upper() for x in labels}, labels
+            assert {"P&L · THIS SESSION", "REALIZED · THIS SESSION", "FEES · ALL TIME", "TRADES · ALL TIME"} <= {
+                x.upper() for x in labels}, labels
             pair = page.locator("#pnl-pairs tbody tr").first.locator("td").all_inner_texts()
             assert ">" in pair[0] and pair[1] in ("spot", "perp"), pair
 

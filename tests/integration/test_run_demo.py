@@ -44,7 +44,9 @@ def test_run_demo_json_prints_spec_signals_and_exits_zero(tmp_path: Path) -> Non
         assert d["type"] == "ARBITRAGE_OPPORTUNITY"
         assert d["action"] == f"BUY_{d['buy_exchange'].upper()}_SELL_{d['sell_exchange'].upper()}"
         assert d["spread_pct"] == round(d["spread_bps"] / 100, 4)
-        assert d["net_bps"] >= 0 and d["size"] > 0
+        assert d["size"] > 0
+        if d["event"] != "close":  # a close carries the numbers it ended at, below the threshold when unprofitable
+            assert d["net_bps"] >= 0
     events = {d["event"] for d in lines}
     assert {"open", "close"} <= events
     assert all(d["close_reason"] for d in lines if d["event"] == "close")

@@ -14,7 +14,7 @@ import pytest
 import tomli_w
 
 from arbsniper.cli import main
-from arbsniper.config import Config, ConfigError, config_to_toml, load_config
+from arbsniper.config import VENUE_NAMES, Config, ConfigError, config_to_toml, load_config
 
 Key = tuple[str, ...]  # a setting's path: ("venues", "okx", "limits", "BTC/USDT", "lot_size")
 
@@ -347,8 +347,26 @@ def test_bad_redis_url_is_rejected_without_echoing_its_password() -> None:
 
 def test_printed_config_loads_back_unchanged(tmp_path: Path) -> None:
     # the defaults satisfy every rule (msgspec does not check defaults), and print as they load
+    # (every venue prints with the values it takes effect with, so it loads back as explicit settings)
     defaults = load_config(environ={})
-    assert load_config(write(tmp_path, config_to_toml(defaults)), environ={}) == defaults
+    text = config_to_toml(defaults)
+    loaded = load_config(write(tmp_path, text), environ={})
+    assert config_to_toml(loaded) == text
+    assert msgspec.structs.replace(loaded, venues={}) == defaults
+    for name in VENUE_NAMES:
+        for kind in (0, 1):
+            assert loaded.taker_fee_bps(name, kind) == defaults.taker_fee_bps(name, kind)
+
+
+def test_config_print_shows_venue_fees_and_limits_and_takes_options_before_the_command(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "[venues.okx]\ntaker_fee_bps_spot = 7.5\n")
+    assert main(["--config", str(path), "config", "--print"]) == 0
+    out = capsys.readouterr().out
+    okx = out.split("[venues.okx]", 1)[1].split("\n[", 1)[0]
+    assert "taker_fee_bps_spot = 7.5" in okx and "taker_fee_bps_perp = " in okx
+    assert "# spot protocol limits: max_instruments_per_connection = " in okx
+    assert "[venues.binance]" in out and "taker_fee_bps_spot = 10.0" in out.split("[venues.binance]", 1)[1]
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:

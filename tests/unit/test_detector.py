@@ -383,7 +383,7 @@ def test_update_only_when_numbers_move_materially() -> None:
     assert h.signals[0].id == h.last.id
 
 
-def test_close_spread_gone_carries_duration_and_last_numbers() -> None:
+def test_close_spread_gone_carries_duration_and_the_numbers_it_closed_at() -> None:
     h = Harness()
     h.quote("binance", "BTC/USDT", bid=99_990, ask=100_000)
     h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
@@ -391,7 +391,9 @@ def test_close_spread_gone_carries_duration_and_last_numbers() -> None:
     h.quote("okx", "BTC/USDT", bid=100_010, ask=100_020)
     s = h.last
     assert (s.event, s.close_reason, s.duration_ms) == ("close", "spread_gone", 1_234)
-    assert s.net_bps == approx(17.0)  # the numbers it last had
+    # the numbers at the close (1 bps of spread, net of fees and slippage), not the last announced 17 bps
+    assert s.spread_bps == approx(1.0) and s.buy_price == 100_000 and s.sell_price == 100_010
+    assert s.net_bps == approx(s.spread_bps - s.fees_bps - s.slippage_bps + s.funding_bps) == approx(-22.0)
 
 
 def test_close_unprofitable_when_spread_stays_but_edge_goes() -> None:
@@ -400,6 +402,8 @@ def test_close_unprofitable_when_spread_stays_but_edge_goes() -> None:
     h.quote("okx", "BTC/USDT", bid=100_400, ask=100_410)
     h.quote("okx", "BTC/USDT", bid=100_150, ask=100_160)  # 15 bps: above min spread, below costs
     assert h.last.close_reason == "unprofitable"
+    # it says the net it closed at, which is what made it unprofitable
+    assert h.last.spread_bps == approx(15.0) and h.last.net_bps < 0.0
 
 
 def test_shutdown_closes_everything_open() -> None:

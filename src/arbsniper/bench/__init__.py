@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 
 from arbsniper.bench.distributed import run_distributed_bench
 from arbsniper.bench.engine import bench_hot_path
@@ -23,15 +24,21 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.venues < 2 or args.instruments < 1 or args.updates < 1:
         print("arbsniper bench: need at least 2 venues, 1 instrument and 1 update", file=sys.stderr)
         return 2
-    if not args.json:
-        print(f"generating {args.updates:,} updates over {args.venues} venues x {args.instruments} instruments ...", file=sys.stderr)
-    result = bench_hot_path(args.updates, args.venues, args.instruments, args.seed)
-    result["parse"], result["pipeline"] = _bench_frames()
+    stages = iter(range(1, 9))
+    total = 6 if not args.json or getattr(args, "quick", False) else 8
+
+    def stage(what: str) -> None:  # on stderr, so --json stays one object on stdout
+        print(f"[{next(stages)}/{total}] {what} ...", file=sys.stderr, flush=True)
+
+    result = bench_hot_path(args.updates, args.venues, args.instruments, args.seed, stage)
+    result["parse"], result["pipeline"] = _bench_frames(stage)
     result["depth_floor_ratio"] = {k: r["depth_floor_ratio"] for k, r in result["parse"].items()}
     if args.json and not getattr(args, "quick", False):
         from arbsniper.bench.scale import bench_scale
 
+        stage("scale: 8 venues x 25 / 100 / 300 instruments against the simulator")
         result["scale"] = bench_scale()
+        stage("distributed: ingest -> ZeroMQ -> engine -> Redis")
         result["distributed"] = _distributed(args)
     if args.json:
         print(json.dumps(result))
@@ -56,11 +63,13 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_frames() -> tuple[dict[str, dict[str, float | None]], dict[str, float]]:
+def _bench_frames(stage: Callable[[str], None]) -> tuple[dict[str, dict[str, float | None]], dict[str, float]]:
     """Per-venue parse cost, and the whole path frame bytes -> opportunity, on simulator frames."""
     from arbsniper.bench.parse import bench_parse, bench_pipeline, collect_frames
 
+    stage("recording 3 s of simulator frames")
     records, metadata = collect_frames()
+    stage(f"parsing {len(records):,} frames per venue, then frame -> opportunity through the whole hot path")
     return bench_parse(records, metadata=metadata), bench_pipeline(records, metadata=metadata)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from arbsniper.config import Config, load_config
@@ -136,14 +137,20 @@ def percentile(sorted_values: list[int], q: float) -> float:
     return sorted_values[idx] / 1000.0
 
 
-def bench_hot_path(updates: int, venues: int, instruments: int, seed: int) -> dict[str, Any]:
-    """Run the three passes; returns the figures (µs, updates/s)."""
+def _quiet(_stage: str) -> None:
+    return None
+
+
+def bench_hot_path(updates: int, venues: int, instruments: int, seed: int,
+                   stage: Callable[[str], None] = _quiet) -> dict[str, Any]:
+    """Run the three passes, announcing each to ``stage``; returns the figures (µs, updates/s)."""
     config = load_config(environ={})
+    stage(f"generating {updates:,} updates over {venues} venues x {instruments} instruments")
     symbols, quotes, naive_ticks = make_stream(updates, venues, instruments, seed)
     gc.collect()
     gc.freeze()
 
-    # Throughput pass.
+    stage("engine throughput pass")
     signals: list[Signal] = []
     engine = Engine(symbols, config, signals.append, clock_ns=time.time_ns)
     on_event = engine.on_event
@@ -153,7 +160,7 @@ def bench_hot_path(updates: int, venues: int, instruments: int, seed: int) -> di
     elapsed = time.perf_counter() - t0
     opened = engine.lifecycle.opened
 
-    # Latency pass on a fresh engine: receive -> signals emitted, per update.
+    stage("engine latency pass (receive -> signals emitted, per update, on a fresh engine)")
     signals2: list[Signal] = []
     engine2 = Engine(symbols, config, signals2.append, clock_ns=time.time_ns)
     on_event2 = engine2.on_event
@@ -165,7 +172,7 @@ def bench_hot_path(updates: int, venues: int, instruments: int, seed: int) -> di
         lat[k] = pc() - t1
     lat.sort()
 
-    # Naive pass, on the first NAIVE_SAMPLE updates (it is slow enough that the rate settles fast).
+    stage(f"naive version on the first {min(NAIVE_SAMPLE, len(naive_ticks)):,} updates")  # slow enough that the rate settles fast
     naive = NaiveDetector(config)
     naive_on = naive.on_quote
     sample = naive_ticks[:NAIVE_SAMPLE]

@@ -38,6 +38,7 @@ class Engine:
         self.state = MarketState(symbols, config)
         self.lifecycle = Lifecycle(symbols, config, emit, clock_ns)
         self.detector = Detector(self.state, self.conversion, config, self.lifecycle.open, self.lifecycle.open_keys)
+        self.lifecycle.closing = self.detector.closing_metrics  # a close says the net it ended at
         self.events = 0
 
     def grow(self) -> None:

@@ -183,6 +183,31 @@ class Detector:
         else:
             out.append(Verdict(key, ia, a, ib, b, r))
 
+    def closing_metrics(self, o: OpenOpportunity, now_ns: int, reason: str = "") -> Metrics:
+        """The numbers an opportunity closes at: the pair's last known best bid/ask now (for
+        ``unprofitable``, the tops of the depth books it was judged on, when fresh), with its
+        fees, slippage estimate and funding, so a close says the net it ended at (below the
+        threshold for ``unprofitable``), not the last net it was announced with. The last
+        announced metrics when a leg has no price or no conversion rate (closes only: cold)."""
+        last = o.metrics
+        st = self.state
+        ia, a, ib, b = o.buy_instrument, o.buy_venue, o.sell_instrument, o.sell_venue
+        f = self.conv.factor(st.quote_ccy[ib], st.quote_ccy[ia], now_ns) if ia != ib else 1.0
+        ask, sell_native = st.ask[ia][a], st.bid[ib][b]
+        book_a, book_b = st.book[ia][a], st.book[ib][b]
+        if (reason == lc.UNPROFITABLE and book_a is not None and book_b is not None and book_a.asks and book_b.bids
+                and now_ns - book_a.recv_ts_ns <= st.max_age_ns[a] and now_ns - book_b.recv_ts_ns <= st.max_age_ns[b]):
+            ask, sell_native = book_a.asks[0][0], book_b.bids[0][0]  # the depth evaluate() found no edge in
+        if not (f and ask > 0.0 and sell_native > 0.0 and math.isfinite(ask) and math.isfinite(sell_native)):
+            return last
+        spread_bps = (sell_native * f - ask) / ask * 1e4
+        fees_bps = st.fee_bps[ia][a] + st.fee_bps[ib][b]
+        fd_h = st.funding_h[ib][b] - st.funding_h[ia][a]
+        funding_bps = fd_h * self.holding_bps
+        net_bps = spread_bps - fees_bps - self.slippage_bps + funding_bps
+        return Metrics(spread_bps, fees_bps, self.slippage_bps, funding_bps, net_bps, last.size,
+                       last.size * ask * net_bps / 1e4, last.confidence, fd_h * 8.0, ask, sell_native, f)
+
     # -- the rules -----------------------------------------------------------------------------
     def evaluate(self, ia: int, a: int, ib: int, b: int, f: float, now_ns: int) -> Metrics | str:
         """Metrics of buying ``ia`` at venue ``a`` and selling ``ib`` at ``b``, or why not.

@@ -90,6 +90,8 @@ class Lifecycle:
         self.updated = 0
         self.closed = 0
         self.close_reasons: dict[str, int] = {}
+        # The metrics a close carries (the engine gives the detector's closing_metrics); None: the last announced.
+        self.closing: Callable[[OpenOpportunity, int, str], Metrics] | None = None
         self.grow()
 
     def grow(self) -> None:
@@ -158,7 +160,8 @@ class Lifecycle:
         self.closed += 1
         self.close_reasons[reason] = self.close_reasons.get(reason, 0) + 1
         duration_ms = max(0, (now_ns - o.opened_ns) // 1_000_000)
-        self.emit(self._signal(key, o, "close", o.metrics, now_ns, reason, duration_ms))
+        m = o.metrics if self.closing is None else self.closing(o, now_ns, reason)
+        self.emit(self._signal(key, o, "close", m, now_ns, reason, duration_ms))
 
     def close_all(self, now_ns: int, reason: str = SHUTDOWN) -> None:
         """Close every open opportunity (clean shutdown), so history has each one's end."""

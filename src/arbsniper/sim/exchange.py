@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable
 
@@ -160,16 +160,29 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
 
     tasks = [asyncio.create_task(fault_loop(*p)) for p in plan]
     stdin_closed = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a stop signal ends the wait below, never a KeyboardInterrupt
+        loop.add_signal_handler(sig, stdin_closed.set)
     if until_stdin_closes:
-        loop = asyncio.get_running_loop()
+        # Read stdin on the loop, not in a daemon thread: a thread blocked in read() at interpreter
+        # shutdown aborts the process ("Fatal Python error: _enter_buffered_busy").
+        stream = asyncio.StreamReader()
+        reader: asyncio.StreamReader | None = stream
+        try:
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), sys.stdin)
+        except ValueError:  # a regular file: it ends at once
+            reader = None
 
-        def watch_stdin() -> None:
+        async def watch_stdin() -> None:
             with contextlib.suppress(Exception):
-                while sys.stdin.buffer.read(4096):
-                    pass
-            loop.call_soon_threadsafe(stdin_closed.set)
+                if reader is None:
+                    await asyncio.to_thread(sys.stdin.buffer.read)
+                else:
+                    while await reader.read(4096):
+                        pass
+            stdin_closed.set()
 
-        threading.Thread(target=watch_stdin, name="stdin-watch", daemon=True).start()
+        tasks.append(asyncio.create_task(watch_stdin(), name="stdin-watch"))
     try:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stdin_closed.wait(), duration if duration else None)

@@ -84,7 +84,8 @@ class SimulatedVenues:
         cmd = [sys.executable, "-m", "arbsniper.cli", "simulate", "--until-stdin-closes"]
         if self.seed is not None:
             cmd += ["--seed", str(self.seed)]
-        proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
+        proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env,
+                                                    start_new_session=True)  # Ctrl-C is ours to handle
         try:
             urls = await asyncio.wait_for(_read_simulator_urls(proc, {lst.venue for lst in self.listings}), 30.0)
             await self._connect(urls, sink)

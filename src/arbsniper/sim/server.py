@@ -65,7 +65,7 @@ class SimConnection:
     def send(self, text: str | bytes) -> None:
         """Send a text frame, honouring the silent and delay faults."""
         t = self.transport
-        if t is None or t.is_disconnected:
+        if t is None or not _writable(t):
             return
         faults = self.server.faults
         if faults.silent:
@@ -89,8 +89,14 @@ class SimConnection:
             t.disconnect()
 
 
+def _writable(t: picows.WSTransport) -> bool:
+    """Still connected: a client that went away (its run stopped) is not written to, which would
+    make the socket layer warn "write() called after connection lost"."""
+    return not t.is_disconnected and not t.underlying_transport.is_closing()
+
+
 def _send_later(t: picows.WSTransport, data: bytes) -> None:
-    if not t.is_disconnected:
+    if _writable(t):
         t.send(picows.WSMsgType.TEXT, data)
 
 
@@ -217,7 +223,7 @@ class SimVenueServer:
             if self.faults.mute_pongs or self.faults.silent:
                 continue
             for conn in list(self.connections):
-                if conn.transport is not None and not conn.transport.is_disconnected:
+                if conn.transport is not None and _writable(conn.transport):
                     conn.transport.send_ping(b"sim")
 
     async def _timer_loop(self, interval: float) -> None:

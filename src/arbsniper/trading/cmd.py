@@ -54,7 +54,7 @@ def run_trader(config: Config, args: argparse.Namespace, http: tuple[str, int] |
 
 
 def show_ledger(config: Config, args: argparse.Namespace) -> int:
-    from arbsniper.trading.report import format_pnl, format_positions, format_trades
+    from arbsniper.trading.report import format_pnl, format_positions, format_trades, marks_note
 
     path = ledger_path(config.data_dir, "live" if args.live else "paper")
     try:
@@ -70,6 +70,8 @@ def show_ledger(config: Config, args: argparse.Namespace) -> int:
         elif args.view == "positions":
             data = ledger.positions()
             text = format_positions(data)
+            if data:
+                text += marks_note(ledger.meta("run_pid"), ledger.meta("run_stopped_ns"))
         else:
             data = pnl_summary(ledger, config.conversion.reference,
                                halted=KillSwitch(halt_path(config.data_dir)).state() is not None)

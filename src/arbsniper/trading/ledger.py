@@ -157,6 +157,9 @@ class Ledger:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    def set_meta(self, **values: str) -> None:
+        self._tx([("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", sorted(values.items()))])
+
     def seed(self, mode: str, inventory: dict[tuple[str, str], float]) -> bool:
         """Write the starting inventory into a new ledger; False (nothing written) when it has one."""
         if self.meta("created_ns") is not None:
@@ -330,15 +333,32 @@ class Ledger:
         return {r[0]: r[1] for r in self.conn.execute("SELECT reason, count FROM refusals ORDER BY count DESC")}
 
 
-def pnl_summary(ledger: Ledger, reference: str = "USD", halted: bool | None = None) -> dict[str, Any]:
+def equity_curve(ledger: Ledger, since_ns: int = 0, points: int = 200) -> list[list[float]]:
+    """[[closed at (ms), cumulative realized P&L in the reference currency]] of the trades closed
+    since ``since_ns``, thinned to at most ``points`` (the page's equity curve)."""
+    rows = ledger.conn.execute(
+        "SELECT closed_ns, (cash - fees + funding + mark_value) * ref_rate FROM trades"
+        " WHERE status = ? AND opened_ns >= ? ORDER BY closed_ns", (CLOSED, since_ns)).fetchall()
+    out, total = [], 0.0
+    for closed_ns, pnl in rows:
+        total += pnl
+        out.append([closed_ns // 1_000_000, round(total, 6)])
+    step = max(1, -(-len(out) // points))
+    return out[::-1][::step][::-1]
+
+
+def pnl_summary(ledger: Ledger, reference: str = "USD", halted: bool | None = None, since_ns: int = 0) -> dict[str, Any]:
     """P&L overall and per venue pair, in the reference currency, as a JSON-able dict.
+
+    ``since_ns``: only the trades opened since then (a run's session); balances and refusals
+    are the ledger's whole life either way.
 
     ``realized`` sums closed trades; ``open`` is the marked P&L of trades not yet closed (as of
     their last mark). Each trade converts at its own ``ref_rate`` (its currency in the reference).
     """
     rows = ledger.conn.execute(
         "SELECT kind, buy_venue, sell_venue, status, cash, fees, funding, leg_pnl, mark_value, ref_rate, close_reason"
-        " FROM trades").fetchall()
+        " FROM trades WHERE opened_ns >= ?", (since_ns,)).fetchall()
     pairs: dict[tuple[str, str, str], dict[str, Any]] = {}
     tot = {"trades": 0, "closed": 0, "open": 0, "wins": 0, "losses": 0, "realized": 0.0, "open_pnl": 0.0,
            "fees": 0.0, "funding": 0.0, "leg_pnl": 0.0}

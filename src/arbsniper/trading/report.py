@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -36,6 +37,26 @@ def format_positions(positions: list[dict[str, Any]]) -> str:
             lines.append(f"    {leg['venue']:<11} {leg['instrument']:<16} qty {leg['qty']:>+12.6g}  entry {leg['avg_price']:<12.8g}"
                          f" mark {leg['mark_price']:<12.8g}")
     return "\n".join(lines) + "\n"
+
+
+def marks_note(run_pid: str | None, stopped_ns: str | None) -> str:
+    """Whether the marks above are live: a run that has stopped no longer marks (or closes) the positions."""
+    if stopped_ns and int(stopped_ns):
+        return (f"marks as of {_ts(int(stopped_ns))} UTC, when the run stopped: nothing marks or closes these "
+                "positions until `arbsniper run` trades again\n")
+    if run_pid and not _alive(int(run_pid)):
+        return f"marks from a run (pid {run_pid}) that is no longer running: stale until `arbsniper run` trades again\n"
+    return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def format_pnl(s: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 import time
 from collections import Counter
@@ -32,7 +33,7 @@ from arbsniper.config import VENUE_NAMES, Config
 from arbsniper.metrics import OPEN_POSITIONS, TRADER_SIGNALS, TRADES, TRADES_REFUSED, TRADING_HALTED, Part
 from arbsniper.model import Signal
 from arbsniper.trading import risk as rk
-from arbsniper.trading.ledger import Ledger, leg_rows, order_row, pnl_summary, trade_row
+from arbsniper.trading.ledger import Ledger, equity_curve, leg_rows, order_row, pnl_summary, trade_row
 from arbsniper.trading.legrisk import Fix, dust, legs_flat, make_whole
 from arbsniper.trading.market import MarketRules, MarketView
 from arbsniper.trading.orders import (
@@ -66,6 +67,7 @@ log = logging.getLogger("arbsniper.trading")
 _T = TypeVar("_T")
 
 STOP_TIMEOUT_S = 15.0
+LATEST_TRADES = 10  # trades with their legs and fills in the P&L summary (the page's trade list)
 
 
 class Runner:
@@ -99,6 +101,8 @@ class Runner:
         self._last_tick_ns = 0
         self._started = False
         self._reader: Ledger | None = None
+        self.started_ns = time.time_ns()  # the session: trades opened since then
+        self._final_pnl: dict[str, Any] | None = None  # set by stop(): the P&L as the ledger closed
 
     # -- plumbing ------------------------------------------------------------------------------
     async def _db(self, fn: Callable[..., _T], *args: Any) -> _T:
@@ -137,6 +141,8 @@ class Runner:
         if await self._db(self.ledger.seed, self.executor.name, inventory):
             log.info("ledger created", extra={"fields": {"path": self.ledger.path, "mode": self.executor.name}})
         await self._db(self.ledger.load_portfolio, self.portfolio)
+        # Who marks the open positions: `arbsniper positions` says when it is a run that has stopped.
+        await self._db(lambda: self.ledger.set_meta(run_pid=str(os.getpid()), run_stopped_ns="0"))
         self._next_id = await self._db(self.ledger.next_trade_id)
         self._order_seq = int((await self._db(lambda: self.ledger.conn.execute("SELECT COUNT(*) FROM orders").fetchone()))[0])
         created = int(self.ledger.meta("created_ns") or 0)
@@ -222,6 +228,10 @@ class Runner:
         with contextlib.suppress(Exception):
             await self.tick(trade=False)
         self._db_pool.shutdown(wait=True)
+        with contextlib.suppress(Exception):  # the last figures, for readers after the stop (exit summary, page)
+            self._final_pnl = self.pnl_summary()
+        with contextlib.suppress(Exception):
+            self.ledger.set_meta(run_stopped_ns=str(time.time_ns()))
         if self._reader is not None:
             self._reader.close()
         self.ledger.close()
@@ -532,10 +542,21 @@ class Runner:
 
     # -- reporting -------------------------------------------------------------------------------
     def pnl_summary(self) -> dict[str, Any]:
-        """P&L overall and per venue pair (JSON-able; the dashboard shows it), from the ledger."""
+        """P&L overall and per venue pair (JSON-able; the dashboard shows it), from the ledger;
+        after ``stop()``, the figures as they were when the ledger closed."""
+        if self._final_pnl is not None:
+            return self._final_pnl
         if self._reader is None:
             self._reader = self.ledger if self.ledger.path == ":memory:" else Ledger(self.ledger.path, create=False)
         out = pnl_summary(self._reader, self.reference, halted=self.risk.halted() is not None)
+        session = pnl_summary(self._reader, self.reference, since_ns=self.started_ns)
+        out["session"] = {k: v for k, v in session.items() if k not in ("balances", "refusals", "halted", "mode")}
+        out["equity"] = equity_curve(self._reader, self.started_ns)
+        latest = self._reader.trades(limit=LATEST_TRADES)
+        for t in latest:
+            t["legs"] = self._reader.legs(t["id"])
+            t["fills"] = self._reader.fills(t["id"])
+        out["latest"] = latest
         out["signals_seen"] = self.signals_seen
         out["refused_this_run"] = dict(self.refused)
         return out

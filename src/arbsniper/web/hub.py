@@ -160,19 +160,19 @@ class EngineView:
         return out
 
     def spreads(self, now_ns: int) -> dict[str, float]:
-        """Widest cross-venue spread (best bid vs best ask, bps) per instrument quoted fresh on ≥ 2 venues."""
+        """Widest cross-venue spread per instrument quoted fresh on ≥ 2 venues: the best bid on one
+        venue against the best ask on *another* (a venue's own bid/ask is not an arbitrage), bps."""
         st = self.state
         out = {}
         for i in range(st.ni):
-            best_bid, best_ask, n = 0.0, math.inf, 0
             bid, ask, recv, trad = st.bid[i], st.ask[i], st.recv_ns[i], st.tradable[i]
-            for v in range(st.nv):
-                if trad[v] and now_ns - recv[v] <= st.max_age_ns[v]:
-                    n += 1
-                    best_bid = max(best_bid, bid[v])
-                    best_ask = min(best_ask, ask[v])
-            if n >= 2:
-                out[self.symbols.instruments[i].name] = round((best_bid - best_ask) / best_ask * 1e4, 2)
+            live = [v for v in range(st.nv) if trad[v] and now_ns - recv[v] <= st.max_age_ns[v]]
+            if len(live) < 2:
+                continue
+            best = max(((bid[b] - ask[a]) / ask[a] * 1e4 for a in live for b in live if a != b and ask[a] > 0.0),
+                       default=None)
+            if best is not None:
+                out[self.symbols.instruments[i].name] = round(best, 2)
         return out
 
 
@@ -280,6 +280,7 @@ class Hub:
         if ev == "close":
             prev = self.open.pop(sid, None)
             row["opened_at"] = prev["opened_at"] if prev is not None else s.timestamp - s.duration_ms
+            row["best_net_bps"] = prev["best_net_bps"] if prev is not None else None  # beside the net it closed at
             self._upsert.pop(sid, None)
             self._remove.add(sid)
             self.closed.appendleft(row)
@@ -287,6 +288,7 @@ class Hub:
         else:
             prev = self.open.get(sid)
             row["opened_at"] = prev["opened_at"] if prev is not None else s.timestamp
+            row["best_net_bps"] = max(prev["best_net_bps"], s.net_bps) if prev is not None else s.net_bps
             if prev is None:
                 self._new.append(sid)
                 self._urgent = True

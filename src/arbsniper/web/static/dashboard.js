@@ -11,6 +11,9 @@
   const params = new URLSearchParams(location.search);
   const token = params.get('token');
   const MAX_CLOSED = 150;
+  const PAGE = Math.max(1, Number(params.get('rows')) || 30);  // bid/ask matrix rows per page
+  const RECENT_MS = 60000;
+  const CHART_LINES = 8;  // spread chart: the instruments with the widest spreads  // an instrument closed this recently still sorts first in the matrix
   const PALETTE = ['#39c5cf', '#f2b84b', '#a78bfa', '#5ee39a', '#ff7b73', '#60a5fa', '#f472b6', '#c3e88d',
                    '#fb923c', '#94a3b8', '#2dd4bf', '#e879f9'];
 
@@ -26,7 +29,14 @@
     colors: new Map(),
     matrix: null,
     lastOpened: null,
+    q: '',                // filter text (instrument or venue), lower case
+    venue: '',            // only this venue ('' = all)
+    expanded: new Set(),  // dislocation groups shown row by row
+    mPage: 0,
   };
+  const baseOf = (inst) => inst.split('/')[0];
+  const matches = (r) => (!S.venue || r.buy_exchange === S.venue || r.sell_exchange === S.venue) &&
+    (!S.q || `${r.buy_instrument} ${r.sell_instrument} ${r.buy_exchange} ${r.sell_exchange}`.toLowerCase().includes(S.q));
 
   // -- formatting ---------------------------------------------------------------------------
   const fmtPrice = (p) => {
@@ -99,11 +109,12 @@
   // -- open opportunities -------------------------------------------------------------------
   const openBody = $('open').tBodies[0];
   const rowEls = new Map();
-  const COLS = ['symbol', 'route', 'buy_price', 'sell_price', 'spread_bps', 'net_bps', 'size', 'profit_quote', 'confidence', 'age'];
   const sortValue = {
     symbol: (r) => r.symbol,
     route: (r) => `${r.buy_exchange}>${r.sell_exchange}`,
     age: (r) => -r.opened_at,
+    notional: (r) => r.size * r.buy_price,
+    p_capture: (r) => (r.p_capture === null || r.p_capture === undefined ? -1 : r.p_capture),
   };
   document.querySelectorAll('#open th[data-key]').forEach((th) => {
     th.addEventListener('click', () => {
@@ -122,23 +133,36 @@
   }
   renderSortHeader();
 
+  // Both legs' instruments, always visible: one name (with its kind) when they are the same.
+  const legsHtml = (r) => r.buy_instrument === r.sell_instrument
+    ? `<span class="nm">${esc(r.buy_instrument)}<span class="kind ${kindOf(r.buy_instrument)}">${kindOf(r.buy_instrument)}</span></span>`
+    : `<span class="l1">${esc(r.buy_instrument)}</span><span class="l2">→ ${esc(r.sell_instrument)}</span>`;
   function makeRow(r) {
     const tr = document.createElement('tr');
     tr.dataset.id = r.id;
     tr.dataset.ts = r.opened_at;
     tr.innerHTML =
-      `<td class="sym">${esc(r.symbol)}<span class="kind ${kindOf(r.symbol)}">${kindOf(r.symbol)}</span></td>` +
+      `<td class="sym"><button type="button" class="grp" hidden></button>${legsHtml(r)}</td>` +
       `<td class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></td>` +
-      '<td class="num"></td><td class="num"></td><td class="num"></td><td class="num netcell"><b></b></td>' +
-      '<td class="num"></td><td class="num"></td><td class="num"><span class="conf"><span></span><i><span></span></i></span></td><td class="num mut"></td>';
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td>' +
+      '<td class="num netcell"><b class="l1"></b><span class="l2 mut"></span></td>' +
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td><td class="num"></td>' +
+      '<td class="num"><span class="l1"></span><span class="l2 mut"></span></td><td class="num mut"></td>';
     const td = tr.children;
     tr._cells = {
-      buy: td[2], sell: td[3], spread: td[4], net: td[5].firstChild, size: td[6], profit: td[7],
-      conf: td[8].firstChild.firstChild, confbar: td[8].firstChild.lastChild.firstChild, age: td[9],
+      grp: td[0].firstChild, buy: td[2].firstChild, sell: td[2].lastChild, net: td[3].firstChild, fees: td[3].lastChild,
+      size: td[4].firstChild, notional: td[4].lastChild, profit: td[5], conf: td[6].firstChild, pcap: td[6].lastChild,
+      age: td[7],
     };
     if (r.buy_instrument !== r.sell_instrument) {
       td[0].title = `buy ${r.buy_instrument}, sell ${r.sell_instrument} (converted at ${r.conversion_rate})`;
     }
+    tr._cells.grp.addEventListener('click', (e) => {
+      e.stopPropagation();
+      const g = tr.dataset.group;
+      if (S.expanded.has(g)) S.expanded.delete(g); else S.expanded.add(g);
+      renderOpen(new Set());
+    });
     return tr;
   }
 
@@ -146,21 +170,21 @@
     const c = tr._cells;
     setText(c.buy, fmtPrice(r.buy_price));
     setText(c.sell, fmtPrice(r.sell_price));
-    setText(c.spread, fmtNum(r.spread_bps, 1));
     setText(c.net, fmtNum(r.net_bps, 1));
-    setText(c.size, fmtSize(r.size));
+    setText(c.fees, `fees ${fmtNum(r.fees_bps, 1)}`);
+    setText(c.size, `${fmtSize(r.size)} ${baseOf(r.buy_instrument)}`);
+    setText(c.notional, `${fmtCompact(Math.round(r.size * r.buy_price))} ${r.quote_currency}`);
     setText(c.profit, `${fmtNum(r.profit_quote, 2)} ${r.quote_currency}`);
+    setText(c.pcap, (r.p_capture === null || r.p_capture === undefined) ? '–' : `${Math.round(100 * r.p_capture)}%`);
     setText(c.conf, fmtNum(r.confidence, 0));
-    const w = `${Math.max(0, Math.min(100, r.confidence))}%`;
-    if (c.confbar.style.width !== w) c.confbar.style.width = w;
     setText(c.age, fmtAge(t - r.opened_at));
     const tip = `spread ${fmtNum(r.spread_bps, 2)} − fees ${fmtNum(r.fees_bps, 2)} − slippage ${fmtNum(r.slippage_bps, 2)} ` +
-      `+ funding ${fmtNum(r.funding_bps, 2)} = net ${fmtNum(r.net_bps, 2)} bps · detect ${fmtNum(r.latency_us, 1)} µs`;
+      `+ funding ${fmtNum(r.funding_bps, 2)} = net ${fmtNum(r.net_bps, 2)} bps · detect ${fmtNum(r.latency_us / 1000, 2)} ms`;
     if (tr.title !== tip) tr.title = tip;
   }
 
   function sortedOpen() {
-    const rows = Array.from(S.open.values());
+    const rows = Array.from(S.open.values()).filter(matches);
     const key = S.sort.key;
     const get = sortValue[key] || ((r) => r[key]);
     const dir = S.sort.dir;
@@ -174,23 +198,54 @@
     return rows;
   }
 
+  // One dislocation (a venue's price off on one asset) opens a pair against every other venue:
+  // rows sharing a base asset and a leg venue group under their best row, which expands.
+  function grouped(rows) {
+    const count = new Map();
+    const keys = (r) => [`${baseOf(r.buy_instrument)}|buy ${r.buy_exchange}`, `${baseOf(r.sell_instrument)}|sell ${r.sell_exchange}`];
+    for (const r of rows) for (const k of keys(r)) count.set(k, (count.get(k) || 0) + 1);
+    const groups = new Map();
+    for (const r of rows) {  // in sort order: each group's first row is its best
+      const [kb, ks] = keys(r);
+      const g = (count.get(ks) > count.get(kb)) ? ks : kb;
+      if (!groups.has(g)) groups.set(g, []);
+      groups.get(g).push(r);
+    }
+    return groups;
+  }
+
   function renderOpen(fresh) {
     const t = now();
+    const rows = sortedOpen();
+    const shown = new Set(rows.map((r) => r.id));
     for (const [id, tr] of rowEls) {
-      if (!S.open.has(id)) { tr.remove(); rowEls.delete(id); }
+      if (!shown.has(id)) { tr.remove(); rowEls.delete(id); }
     }
     let prev = null;
-    for (const r of sortedOpen()) {
-      let tr = rowEls.get(r.id);
-      if (!tr) {
-        tr = makeRow(r);
-        rowEls.set(r.id, tr);
-        if (fresh.has(r.id)) tr.classList.add('new');
-      }
-      updateRow(tr, r, t);
-      const want = prev ? prev.nextSibling : openBody.firstChild;
-      if (want !== tr) openBody.insertBefore(tr, want);
-      prev = tr;
+    for (const [g, members] of grouped(rows)) {
+      const open = S.expanded.has(g);
+      members.forEach((r, k) => {
+        let tr = rowEls.get(r.id);
+        if (!tr) {
+          tr = makeRow(r);
+          rowEls.set(r.id, tr);
+          if (fresh.has(r.id)) tr.classList.add('new');
+        }
+        updateRow(tr, r, t);
+        tr.dataset.group = g;
+        const lead = k === 0;
+        tr.classList.toggle('child', !lead);
+        tr.hidden = !lead && !open;
+        const btn = tr._cells.grp;
+        btn.hidden = !(lead && members.length > 1);
+        if (lead && members.length > 1) {
+          setText(btn, `${open ? '▾' : '▸'} ${members.length}`);
+          btn.title = `${members.length} pairs of one dislocation (${g.replace('|', ', ')}): ${open ? 'collapse' : 'expand'}`;
+        }
+        const want = prev ? prev.nextSibling : openBody.firstChild;
+        if (want !== tr) openBody.insertBefore(tr, want);
+        prev = tr;
+      });
     }
     const n = S.open.size;
     $('open-empty').hidden = n > 0;
@@ -212,23 +267,23 @@
   function closedRow(r) {
     const tr = document.createElement('tr');
     tr.dataset.id = r.id;
-    const pcls = r.profit_quote >= 0 ? '' : 'neg';
+    const ncls = r.net_bps >= S.cfg.min_net_bps ? 'pos' : 'neg';
     tr.innerHTML =
       `<td class="mut" title="${fmtClock(r.timestamp)} UTC">${fmtClock(r.timestamp).slice(0, 8)}</td>` +
-      `<td class="sym">${esc(r.symbol)}</td>` +
-      `<td class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></td>` +
+      `<td class="sym pair">${esc(r.buy_instrument === r.sell_instrument ? r.symbol : `${r.buy_instrument} → ${r.sell_instrument}`)}` +
+      `<span class="route"><span class="v">${esc(r.buy_exchange)}</span><span class="arrow">→</span><span class="v">${esc(r.sell_exchange)}</span></span></td>` +
       `<td><span class="tag r-${esc(r.close_reason || 'closed')}">${esc((r.close_reason || 'closed').replace(/_/g, ' '))}</span></td>` +
       `<td class="num">${fmtAge(r.duration_ms)}</td>` +
-      `<td class="num">${fmtNum(r.net_bps, 1)}</td>` +
-      `<td class="num ${pcls}">${fmtNum(r.profit_quote, 2)} <span class="mut">${esc(r.quote_currency)}</span></td>`;
+      `<td class="num ${ncls}">${fmtNum(r.net_bps, 1)}</td>` +
+      `<td class="num mut">${fmtNum(r.best_net_bps, 1)}</td>`;
     return tr;
   }
   function renderClosed(added, reset) {
     if (reset) {
       closedBody.textContent = '';
-      for (const r of S.closed) closedBody.appendChild(closedRow(r));
+      for (const r of S.closed) if (matches(r)) closedBody.appendChild(closedRow(r));
     } else {
-      for (const r of added) closedBody.insertBefore(closedRow(r), closedBody.firstChild);
+      for (const r of added) if (matches(r)) closedBody.insertBefore(closedRow(r), closedBody.firstChild);
       while (closedBody.children.length > MAX_CLOSED) closedBody.lastChild.remove();
     }
     $('closed-empty').hidden = S.closed.length > 0;
@@ -236,41 +291,75 @@
   }
 
   // -- matrix -------------------------------------------------------------------------------
+  // Instruments with open or recently closed opportunities come first, then the rest; the
+  // filter applies; PAGE rows per page. X-spread: best bid on one venue vs best ask on another.
   const matrixEl = $('matrix');
   let mShape = '';
+  let mRows = [];   // indices into m.instruments, as shown
   let mCells = [];
   let mXs = [];
-  function buildMatrix(m) {
-    let html = '<thead><tr><th>Instrument</th>';
+  function matrixOrder(m) {
+    const hot = new Set();
+    for (const r of S.open.values()) { hot.add(r.buy_instrument); hot.add(r.sell_instrument); }
+    const t = now();
+    for (const r of S.closed) {
+      if (t - r.timestamp > RECENT_MS) break;
+      hot.add(r.buy_instrument); hot.add(r.sell_instrument);
+    }
+    const vcol = S.venue ? m.venues.indexOf(S.venue) : -1;
+    const venueHit = S.q && m.venues.some((v) => v.toLowerCase().includes(S.q));
+    const keep = (k) => (vcol < 0 || m.cells[k][vcol]) &&
+      (!S.q || venueHit || m.instruments[k].toLowerCase().includes(S.q));
+    const idx = m.instruments.map((_, k) => k).filter(keep);
+    const first = idx.filter((k) => hot.has(m.instruments[k]));
+    const rest = idx.filter((k) => !hot.has(m.instruments[k]));
+    return { rows: first.concat(rest), hot: first.length };
+  }
+  function buildMatrix(m, rows) {
+    let html = '<thead><tr><th>Instrument</th>' +
+      '<th class="xsh" title="best bid on one venue vs best ask on another venue, fresh quotes only, bps">X-spread</th>';
     for (const v of m.venues) html += `<th>${esc(v)}</th>`;
-    html += '<th title="best bid across venues vs best ask across venues, fresh quotes only">X-spread</th></tr></thead><tbody>';
+    html += '</tr></thead><tbody>';
     let lastBase = null;
-    for (const inst of m.instruments) {
-      const base = inst.split('/')[0];
-      html += `<tr class="${lastBase !== null && base !== lastBase ? 'sep' : ''}"><th>${esc(inst)}<span class="kind ${kindOf(inst)}">${kindOf(inst)}</span></th>`;
+    for (const k of rows) {
+      const inst = m.instruments[k];
+      const base = baseOf(inst);
+      html += `<tr class="${lastBase !== null && base !== lastBase ? 'sep' : ''}"><th>${esc(inst)}<span class="kind ${kindOf(inst)}">${kindOf(inst)}</span></th><td class="xs"></td>`;
       lastBase = base;
       for (let c = 0; c < m.venues.length; c++) html += '<td class="na"><span class="b"></span><span class="a"></span></td>';
-      html += '<td class="xs"></td></tr>';
+      html += '</tr>';
     }
     matrixEl.innerHTML = html + '</tbody>';
-    const rows = matrixEl.tBodies[0].rows;
+    const trs = matrixEl.tBodies[0].rows;
     mCells = [];
     mXs = [];
-    for (let r = 0; r < rows.length; r++) {
-      const tds = rows[r].cells;  // th + venue tds + xs
+    for (let r = 0; r < trs.length; r++) {
+      const tds = trs[r].cells;  // th + xs + venue tds
       const list = [];
       for (let c = 0; c < m.venues.length; c++) {
-        const td = tds[c + 1];
+        const td = tds[c + 2];
         list.push({ td, b: td.firstChild, a: td.lastChild });
       }
       mCells.push(list);
-      mXs.push(tds[tds.length - 1]);
+      mXs.push(tds[1]);
     }
   }
+  function renderPager(total, hot) {
+    const pages = Math.max(1, Math.ceil(total / PAGE));
+    if (S.mPage >= pages) S.mPage = pages - 1;
+    const lo = total ? S.mPage * PAGE + 1 : 0;
+    const hi = Math.min(total, (S.mPage + 1) * PAGE);
+    setText($('matrix-range'), `${lo}–${hi} of ${total} instruments${hot ? ` · ${hot} with opportunities first` : ''}`);
+    $('matrix-prev').disabled = S.mPage === 0;
+    $('matrix-next').disabled = S.mPage >= pages - 1;
+  }
+  $('matrix-prev').addEventListener('click', () => { S.mPage = Math.max(0, S.mPage - 1); if (S.matrix) renderMatrix(S.matrix); });
+  $('matrix-next').addEventListener('click', () => { S.mPage += 1; if (S.matrix) renderMatrix(S.matrix); });
   function renderMatrix(m) {
     S.matrix = m;
     if (!m) {
       matrixEl.hidden = true;
+      $('matrix-pager').hidden = true;
       const e = $('matrix-empty');
       e.hidden = false;
       e.textContent = 'The bid/ask matrix needs the engine\'s market state: it shows in embedded mode (arbsniper run). ' +
@@ -278,9 +367,14 @@
       return;
     }
     matrixEl.hidden = false;
+    $('matrix-pager').hidden = false;
     $('matrix-empty').hidden = true;
-    const shape = m.instruments.join(',') + '|' + m.venues.join(',');
-    if (shape !== mShape) { buildMatrix(m); mShape = shape; }
+    fillVenueFilter(m.venues);
+    const order = matrixOrder(m);
+    renderPager(order.rows.length, order.hot);
+    const rows = order.rows.slice(S.mPage * PAGE, (S.mPage + 1) * PAGE);
+    const shape = rows.join(',') + '|' + m.instruments.length + '|' + m.venues.join(',');
+    if (shape !== mShape) { buildMatrix(m, rows); mShape = shape; mRows = rows; }
     const legs = new Map();
     for (const r of S.open.values()) {
       const kb = `${r.buy_instrument}|${r.buy_exchange}`;
@@ -288,8 +382,8 @@
       legs.set(kb, (legs.get(kb) || '') + 'b');
       legs.set(ks, (legs.get(ks) || '') + 's');
     }
-    for (let r = 0; r < m.instruments.length; r++) {
-      const row = m.cells[r];
+    for (let r = 0; r < mRows.length; r++) {
+      const row = m.cells[mRows[r]];
       let bestBid = -Infinity;
       let bestAsk = Infinity;
       const cls = [];
@@ -311,7 +405,16 @@
         }
         cls.push(k);
       }
-      const inst = m.instruments[r];
+      const inst = m.instruments[mRows[r]];
+      let xs = -Infinity;  // across venues only: a venue's own bid vs its own ask is no arbitrage
+      for (let a = 0; a < m.venues.length; a++) {
+        if (cls[a] === 'na' || cls[a] === 'off' || cls[a] === 'stale') continue;
+        for (let b = 0; b < m.venues.length; b++) {
+          if (b === a || cls[b] === 'na' || cls[b] === 'off' || cls[b] === 'stale') continue;
+          const bps = (row[b][0] - row[a][1]) / row[a][1] * 1e4;
+          if (bps > xs) xs = bps;
+        }
+      }
       for (let c = 0; c < m.venues.length; c++) {
         const cell = row[c];
         const ref = mCells[r][c];
@@ -329,17 +432,37 @@
         const tip = `${m.venues[c]} ${inst}\nbid ${fmtPrice(bid)}  ask ${fmtPrice(ask)}\nlast quote ${fmtAge(age)} ago (max ${fmtAge(m.max_age_ms[c])})`;
         if (ref.td.title !== tip) ref.td.title = tip;
       }
-      const xs = mXs[r];
-      if (isFinite(bestBid) && isFinite(bestAsk) && bestBid > 0) {
-        const bps = (bestBid - bestAsk) / bestAsk * 1e4;
-        setText(xs, fmtNum(bps, 1));
-        setClass(xs, bps >= S.cfg.min_spread_bps ? 'xs pos' : 'xs mut');
+      const xcell = mXs[r];
+      if (isFinite(xs)) {
+        setText(xcell, fmtNum(xs, 1));
+        setClass(xcell, xs >= S.cfg.min_spread_bps ? 'xs pos' : 'xs mut');
       } else {
-        setText(xs, '—');
-        setClass(xs, 'xs mut');
+        setText(xcell, '—');
+        setClass(xcell, 'xs mut');
       }
     }
   }
+
+  // -- filter -------------------------------------------------------------------------------
+  let venueNames = '';
+  function fillVenueFilter(names) {
+    const key = names.join(',');
+    if (key === venueNames) return;
+    venueNames = key;
+    const sel = $('venue-filter');
+    sel.innerHTML = '<option value="">all venues</option>' + names.map((v) => `<option value="${esc(v)}">${esc(v)}</option>`).join('');
+    sel.value = S.venue;
+  }
+  function applyFilter() {
+    S.q = $('q').value.trim().toLowerCase();
+    S.venue = $('venue-filter').value;
+    S.mPage = 0;
+    renderOpen(new Set());
+    renderClosed([], true);
+    if (S.matrix) renderMatrix(S.matrix);
+  }
+  $('q').addEventListener('input', applyFilter);
+  $('venue-filter').addEventListener('change', applyFilter);
 
   // -- venues -------------------------------------------------------------------------------
   function renderVenues(list) {
@@ -386,7 +509,7 @@
     setText($('k-drops'), drops);
     $('k-drops').classList.toggle('bad', (k.signal_dropped || 0) > 0);
     const lat = (k.latency_p50_us === null || k.latency_p50_us === undefined) ? '—'
-      : `${fmtNum(k.latency_p50_us, 1)} / ${fmtNum(k.latency_p99_us, 1)} µs`;
+      : `${fmtNum(k.latency_p50_us / 1000, 2)} / ${fmtNum(k.latency_p99_us / 1000, 2)} ms`;
     setText($('k-lat'), lat);
     const push = (k.push_p50_ms === null || k.push_p50_ms === undefined) ? '—'
       : `${fmtNum(k.push_p50_ms, 0)} / ${fmtNum(k.push_p99_ms, 0)} ms`;
@@ -395,28 +518,36 @@
     setText($('k-rej'), rej);
     setText($('k-uptime'), fmtAge(k.uptime_s * 1000));
   }
-  // The trader's summary (trading.ledger.pnl_summary): headline figures, then the best and worst
-  // venue pairs. Amounts are in the summary's reference currency.
-  const PNL_FIELDS = [['total', 'Total', 1], ['realized', 'Realized', 1], ['open_pnl', 'Open', 1], ['fees', 'Fees', 0],
-                      ['funding', 'Funding', 1], ['leg_pnl', 'Leg risk', 1], ['trades', 'Trades', 0], ['open', 'Open trades', 0],
-                      ['wins', 'Won', 0], ['losses', 'Lost', 0]];
+  // The trader's summary (trading.runner.Runner.pnl_summary): this session's figures (trades opened
+  // since the run started) beside the ledger's whole life, labelled; the session's equity curve;
+  // the best and worst venue pairs; the latest trades with their legs and fills.
+  const PNL_FIELDS = [['total', 'P&L', 1], ['realized', 'Realized', 1], ['open_pnl', 'Open', 1], ['fees', 'Fees', 0],
+                      ['trades', 'Trades', 0], ['open', 'Open trades', 0], ['wins', 'Won', 0], ['losses', 'Lost', 0]];
   const PNL_PAIRS = 6;
+  function kvCells(src, scope) {
+    let html = '';
+    for (const [key, label, signed] of PNL_FIELDS) {
+      const val = src[key];
+      if (typeof val !== 'number') continue;
+      const text = Number.isInteger(val) && !signed ? fmtInt(val) : fmtNum(val, 2);
+      const cls = signed ? (val > 0 ? 'pos' : val < 0 ? 'neg' : '') : '';
+      html += `<div data-scope="${scope}" data-key="${key}"><label>${esc(label)} · ${scope}</label><b class="${cls}">${text}</b></div>`;
+    }
+    return html;
+  }
   function renderPnl(p) {
     const panel = $('pnl-panel');
     if (!p) { panel.hidden = true; return; }
     panel.hidden = false;
-    let html = '';
-    for (const [key, label, signed] of PNL_FIELDS) {
-      const val = p[key];
-      if (typeof val !== 'number') continue;
-      const text = Number.isInteger(val) && !signed ? fmtInt(val) : fmtNum(val, 2);
-      const cls = signed ? (val > 0 ? 'pos' : val < 0 ? 'neg' : '') : '';
-      html += `<div><label>${esc(label)}</label><b class="${cls}">${text}</b></div>`;
-    }
+    const session = p.session || null;
+    let html = session ? kvCells(session, 'this session') : '';
+    html += kvCells({ total: p.total, realized: p.realized, fees: p.fees, trades: p.trades }, 'all time');
     const box = $('pnl');
     if (box._html !== html) { box.innerHTML = html; box._html = html; }
-    setText($('pnl-hint'), `${p.mode || 'paper'} · ${p.currency || ''}${p.halted ? ' · HALTED' : ''}`);
-    const pairs = (p.pairs || []).slice().sort((a, b) => b.total - a.total);
+    setText($('pnl-hint'), `${p.mode || 'paper'} · ${p.currency || ''} · session = trades opened since this run started${p.halted ? ' · HALTED' : ''}`);
+    S.equity = p.equity || [];
+    drawEquity();
+    const pairs = ((session || p).pairs || []).slice().sort((a, b) => b.total - a.total);
     const shown = pairs.length > PNL_PAIRS ? pairs.slice(0, PNL_PAIRS / 2).concat(pairs.slice(-PNL_PAIRS / 2)) : pairs;
     let rows = '';
     for (const r of shown) {
@@ -427,6 +558,48 @@
     }
     const body = $('pnl-pairs').tBodies[0];
     if (body._html !== rows) { body.innerHTML = rows; body._html = rows; }
+    let trades = '';
+    for (const t of p.latest || []) {
+      const legs = (t.legs || []).map((l) => `${l.qty >= 0 ? 'long' : 'short'} ${fmtSize(Math.abs(l.qty))} ${esc(l.instrument)} @ ${esc(l.venue)} ${fmtPrice(l.avg_price)}`).join('<br>');
+      const fills = (t.fills || []).map((f) => `${esc(f.venue)} ${esc(f.side)} ${fmtSize(f.qty)} @ ${fmtPrice(f.price)} <span class="mut">fee ${fmtNum(f.fee, 4)} ${esc(f.fee_ccy)}</span>`).join('<br>');
+      const cls = t.pnl > 0 ? 'pos' : t.pnl < 0 ? 'neg' : '';
+      trades += `<tr><td>t${t.id} <span class="mut">${esc(t.kind)} ${esc(t.buy_venue)}→${esc(t.sell_venue)}</span></td><td>${legs || '<span class="mut">flat</span>'}</td>` +
+                `<td>${fills || '<span class="mut">none</span>'}</td><td class="num ${cls}">${fmtNum(t.pnl, 4)} <span class="mut">${esc(t.currency)}</span></td>` +
+                `<td>${esc(t.status)}${t.close_reason ? ` <span class="mut">${esc(t.close_reason)}</span>` : ''}</td></tr>`;
+    }
+    const tb = $('trades').tBodies[0];
+    if (tb._html !== trades) { tb.innerHTML = trades; tb._html = trades; }
+  }
+  const eqCanvas = $('equity');
+  function drawEquity() {
+    const pts = S.equity || [];
+    const dpr = window.devicePixelRatio || 1;
+    const w = eqCanvas.clientWidth;
+    const h = eqCanvas.clientHeight;
+    if (!w || !h) return;
+    if (eqCanvas.width !== Math.round(w * dpr) || eqCanvas.height !== Math.round(h * dpr)) {
+      eqCanvas.width = Math.round(w * dpr);
+      eqCanvas.height = Math.round(h * dpr);
+    }
+    const g = eqCanvas.getContext('2d');
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    if (pts.length < 1) return;
+    let lo = 0, hi = 0;
+    for (const [, v] of pts) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (hi - lo < 1e-9) hi = lo + 1;
+    const t0 = pts[0][0], t1 = Math.max(pts[pts.length - 1][0], t0 + 1);
+    const X = (t) => 2 + (t - t0) / (t1 - t0) * (w - 4);
+    const Y = (v) => 3 + (hi - v) / (hi - lo) * (h - 6);
+    g.strokeStyle = '#2a3542';
+    g.beginPath(); g.moveTo(0, Math.round(Y(0)) + 0.5); g.lineTo(w, Math.round(Y(0)) + 0.5); g.stroke();
+    const last = pts[pts.length - 1][1];
+    g.strokeStyle = last >= 0 ? '#5ee39a' : '#ff7b73';
+    g.lineWidth = 1.4;
+    g.beginPath();
+    g.moveTo(X(t0), Y(0));
+    for (const [t, v] of pts) g.lineTo(X(t), Y(v));
+    g.stroke();
   }
 
   // -- spread chart -------------------------------------------------------------------------
@@ -457,12 +630,15 @@
     const t1 = now();
     const t0 = t1 - S.cfg.chart_seconds * 1000;
     const pts = S.chart.filter((p) => p.t >= t0);
-    const names = new Set();
+    // The CHART_LINES instruments with the widest spread in the window (a hundred lines would be noise).
+    const peak = new Map();
+    for (const p of pts) for (const [k, v] of Object.entries(p.v)) if (!(peak.get(k) >= v)) peak.set(k, v);
+    const names = new Set(Array.from(peak.entries()).sort((a, b) => b[1] - a[1]).slice(0, CHART_LINES).map((e) => e[0]));
     let lo = -5;
     let hi = S.cfg.min_spread_bps * 1.6;
     for (const p of pts) {
       for (const [k, v] of Object.entries(p.v)) {
-        names.add(k);
+        if (!names.has(k)) continue;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
@@ -532,7 +708,7 @@
     const lg = $('legend');
     if (lg._html !== legend) { lg.innerHTML = legend; lg._html = legend; }
   }
-  window.addEventListener('resize', drawChart);
+  window.addEventListener('resize', () => { drawChart(); drawEquity(); });
 
   // -- messages -----------------------------------------------------------------------------
   function applyState(st) {
