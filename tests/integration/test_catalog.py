@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import msgspec
+import pytest
 
 from arbsniper.config import Config, DemoConfig
 from arbsniper.instruments import SymbolMap
@@ -22,9 +25,10 @@ from arbsniper.sim import binance as sim_binance
 from arbsniper.sim import okx as sim_okx
 from arbsniper.sim.exchange import Simulator
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing
+from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing, fetch_listing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
 from arbsniper.venues.connect import ConnectorSource, discover
+from arbsniper.venues.session import VenueSession
 
 CALM = DemoConfig(dislocation_every_s=1e9, stale_every_s=1e9, crossed_every_s=1e9)
 LISTINGS = [sim_binance.listing("BTC/USDT:USDT", 97_000.0), sim_binance.listing("ETH/USDT:USDT", 3_400.0),
@@ -155,3 +159,36 @@ def test_parse_reads_contract_sizes_from_the_cached_listing(tmp_path: Path) -> N
     assert (quote["instrument"], quote["bid_size"], quote["ask_size"]) == ("BTC/USDT:USDT", 9.9, 7.27)
     bare = subprocess.run([*cmd, "--data-dir", str(tmp_path / "none")], capture_output=True, text=True, env=env, timeout=60, check=True)
     assert bare.stdout == "" and "no cached okx perp listing" in bare.stderr and "1 bad" in bare.stderr
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "bitget"])
+async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str) -> None:
+    make = importlib.import_module(f"arbsniper.sim.{venue}").listing
+    listings = [make("BTC/USDT:USDT", 97_000.0), make("ETH/USDT:USDT", 3_400.0)]
+    sim = Simulator(listings, demo=DemoConfig(updates_per_s=2000.0), seed=4, venues=[venue])
+    await sim.start()
+    try:
+        cls = REGISTRY[venue].markets["perp"]
+        rest = sim.urls()[venue][1]
+        symbols = SymbolMap()
+        async with aiohttp.ClientSession() as http:
+            metas = await fetch_listing(cls, "perp", rest, http)
+        session = VenueSession(cls("perp", symbols, metas, base_url=sim.urls()[venue][0], rest_url=rest))
+        eth = symbols.instrument_id("ETH/USDT:USDT")
+        quotes: list[int] = []
+        task = asyncio.create_task(session.run(lambda e: quotes.append(e.instrument) if type(e) is Quote else None))
+        for _ in range(200):
+            if eth in quotes:
+                break
+            await asyncio.sleep(0.05)
+        assert eth in quotes
+        assert session.unsubscribe("ETH/USDT:USDT", "instrument_halted: test") == eth
+        await asyncio.sleep(0.5)  # what was in flight arrives
+        quotes.clear()
+        await asyncio.sleep(1.0)
+        assert eth not in quotes and quotes  # the other instrument still streams
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await sim.stop()
