@@ -24,6 +24,7 @@ from arbsniper.model import DOWN, HALTED, Quote, VenueStatus
 from arbsniper.sim import binance as sim_binance
 from arbsniper.sim import okx as sim_okx
 from arbsniper.sim.exchange import Simulator
+from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing, fetch_listing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
@@ -192,3 +193,32 @@ async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str) ->
             await task
     finally:
         await sim.stop()
+
+
+async def test_demo_auto_universe_streams_every_chosen_listing_on_every_venue(tmp_path: Path) -> None:
+    """``run --demo``'s source: the auto universe over the demo market (10 bases here), every chosen
+    listing streaming within the simulator's subscription limits (it refuses what the venue would)."""
+    config = msgspec.convert({"data_dir": str(tmp_path), "demo": {"bases": 10, "seed": 5}}, Config)
+    symbols = SymbolMap()
+    source = SimulatedVenues(config, symbols, seed=5)
+    seen: set[tuple[int, int]] = set()
+    task = asyncio.create_task(source.run(lambda e: seen.add((e.venue, e.instrument)) if type(e) is Quote else None))
+    want: set[tuple[int, int]] = set()
+    try:
+        for _ in range(1200):
+            await asyncio.sleep(0.05)
+            found = source.discovery
+            if found is not None and not want:
+                want = {(symbols.venue_id(m.venue), symbols.instrument_id(m.instrument))
+                        for ms in found.universe.selection.values() for m in ms}
+            if want and want <= seen:
+                break
+        assert found is not None and len(found.universe.bases) == 10 and not found.down()
+        assert {v for v, _ in want} == {symbols.venue_id(n) for n in REGISTRY}
+        assert ("okx", "ADA/USDT:USDT") not in {(m.venue, m.instrument) for ms in found.universe.selection.values() for m in ms}
+        missing = sorted((symbols.venues[v], symbols.instruments[i].name) for v, i in want - seen)
+        assert missing == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
