@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
     _add_common(p)
     p.add_argument("--redis", nargs="?", const="", metavar="URL",
-                   help="read signals from the engines' Redis stream (<prefix>signals:stream); URL defaults to [redis] url")
+                   help="read signals from the engines' Redis stream (<prefix>{signals}:stream); URL defaults to [redis] url")
     p.add_argument("--prefix", help="Redis key prefix (default [redis] prefix)")
     p.add_argument("--group", default="traders", help="consumer group (default traders)")
     p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")
@@ -412,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", metavar="URL", help="Redis to use (--distributed; default: start a redis-server)")
     p.add_argument("--rate", type=float, default=2000.0, help="synthetic market updates/s (--distributed; default 2000)")
     p.add_argument("--seconds", type=float, default=10.0, help="measured run per transport (--distributed; default 10)")
+    p.add_argument("--scale", action="store_true", help="instead: real sessions at 8 venues x {25,100,300} instruments")
+    p.add_argument("--quick", action="store_true", help="with --json: leave out the scale and distributed runs")
     p.set_defaults(func=cmd_bench)
 
     from arbsniper.venues import REGISTRY

@@ -257,11 +257,14 @@ class RedisConfig(_Section, frozen=True):
     """Where signals go in the distributed deployment (and with ``arbsniper run --redis``)."""
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
+    cluster: bool = False  # url names one node of a Redis Cluster: use redis-py's cluster client
     prefix: str = ""  # prepended to every key and to the channel
     channel: str = "arbitrage:signals"  # PUBLISH <json> per signal
-    history_key: str = "signals:history"  # sorted set, score = timestamp (ms)
+    # Every key carries the hash tag {signals}: one cluster slot, so the publish script (which
+    # touches several of them at once) runs unchanged on a Redis Cluster.
+    history_key: str = "{signals}:history"  # sorted set, score = timestamp (ms)
     history_max: PositiveInt = 1000  # newest kept in the sorted set
-    stream_key: str = "signals:stream"  # XADD, read with consumer groups
+    stream_key: str = "{signals}:stream"  # XADD, read with consumer groups
     stream_maxlen: PositiveInt = 100_000  # approximate cap (MAXLEN ~)
     buffer: PositiveInt = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
     batch: PositiveInt = 256  # signals per pipelined round trip

@@ -29,6 +29,7 @@ from arbsniper.venues import REGISTRY
 from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing, fetch_listing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
 from arbsniper.venues.connect import ConnectorSource, discover
+from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.session import VenueSession
 
 CALM = DemoConfig(dislocation_every_s=1e9, stale_every_s=1e9, crossed_every_s=1e9)
@@ -107,8 +108,12 @@ async def test_a_halt_seen_on_refresh_unsubscribes_the_instrument_and_tells_the_
         assert await source.refresh() == 0  # nothing changed
         spec = sim.servers["okx"].specs["ETH/USDT:USDT"]
         spec.listing = dataclasses.replace(spec.listing, status="halted")  # OKX now lists it "suspend"
+        pushed: list[list[InstrumentMeta]] = []
+        source.on_metadata = pushed.append  # the app re-sizes the engine and trader from it
         assert await source.refresh() == 1
         assert okx_session.venue.instruments == ["BTC/USDT:USDT"]
+        assert {(m.venue, m.instrument) for m in pushed[0]} >= {("okx", "BTC/USDT:USDT")}
+        assert ("okx", "ETH/USDT:USDT") not in {(m.venue, m.instrument) for m in pushed[0]}
         eth = symbols.instrument_id("ETH/USDT:USDT")
         halts = [e for e in events if type(e) is VenueStatus and e.state == HALTED]
         assert [(h.venue, h.instrument) for h in halts] == [(okx_session.venue.venue_id, eth)]

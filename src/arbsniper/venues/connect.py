@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from arbsniper.config import Config
@@ -29,6 +29,7 @@ from arbsniper.venues.base import EventSink, MarketSource, Venue
 from arbsniper.venues.catalog import DOWN, Catalog, MarketListing, halted
 from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.session import FrameTap, VenueSession
+from arbsniper.venues.subscriptions import plan_connections
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,9 @@ def build_venues(
 
 def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], Sequence[str | InstrumentMeta]],
            urls: dict[str, tuple[str, str]] | None) -> list[Venue]:
-    """One ``Venue`` per venue market and connection (``max_instruments_per_connection`` each)."""
+    """One ``Venue`` per venue market and connection (``subscriptions.plan_connections``)."""
     out: list[Venue] = []
+    used: dict[str, tuple[int, int]] = {}  # venue -> (streams, connections) planned so far
     for (name, market), insts in wanted.items():
         found = REGISTRY.get(name)
         if found is None or market not in found.markets:
@@ -96,9 +98,13 @@ def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], 
         cls = found.markets[market]
         vc = config.venue(name)
         base_url, rest_url = (urls or {}).get(name, (vc.base_url, vc.rest_url))
-        step = cls.max_instruments_per_connection
-        for i in range(0, len(insts), step):
-            out.append(cls(market, symbols, insts[i : i + step], base_url=base_url, rest_url=rest_url))
+        limits = cls.subscription_limits
+        streams, conns = used.get(name, (0, 0))  # per-IP caps are shared by the venue's markets
+        chunks = plan_connections(limits, insts, cap=cls.max_instruments_per_connection, label=f"{name} {market}",
+                                  streams_used=streams, connections_used=conns)
+        used[name] = (streams + sum(map(len, chunks)) * limits.streams_per_instrument, conns + len(chunks))
+        for chunk in chunks:
+            out.append(cls(market, symbols, chunk, base_url=base_url, rest_url=rest_url))
     return out
 
 
@@ -167,6 +173,8 @@ class ConnectorSource:
         self.discovery = discovery
         self.refresh_s = refresh_s
         self.halts = 0
+        # Told each refreshed listing of the running instruments (the app re-sizes the engine and trader).
+        self.on_metadata: Callable[[list[InstrumentMeta]], None] | None = None
 
     async def run(self, sink: EventSink) -> None:
         async with asyncio.TaskGroup() as tg:
@@ -200,11 +208,14 @@ class ConnectorSource:
         wanted = [(type(v), market, v.rest_url) for (_, market), v in sorted(running.items())]
         fresh = await d.catalog.load_all(wanted)
         n = 0
+        listed: list[InstrumentMeta] = []
         for s in self.sessions:
             key = (s.venue.name, s.venue.market)
             after = fresh.get(key)
             if after is None:
                 continue
+            if after.source != DOWN:
+                listed += [m for m in after.instruments if m.instrument in s.venue.instruments and m.trading]
             before = [m for m in d.universe.selection.get(key, []) if m.instrument in s.venue.instruments]
             for meta in halted(before, after):
                 word = f" ({meta.venue_status})" if meta.venue_status else ""
@@ -213,6 +224,8 @@ class ConnectorSource:
             if after.source != DOWN:
                 d.listings[key] = after
         self.halts += n
+        if listed and self.on_metadata is not None:
+            self.on_metadata(listed)
         return n
 
     def health(self) -> dict[str, dict[str, object]]:
