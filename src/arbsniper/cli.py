@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import live_source
+    from arbsniper.venues.connect import NothingToWatch, live_source
 
     config = _load(args)
     # On a terminal: the live view instead of event lines (unless --verbose; never with --json).
@@ -70,8 +70,12 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     # --demo: the real connectors against the local exchange simulator; else the live venues.
-    sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
-               else live_source(config, symbols)]
+    try:
+        sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
+                   else live_source(config, symbols)]
+    except NothingToWatch as exc:
+        print(f"arbsniper run: {exc}", file=sys.stderr)
+        return 1
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live, human_out=None if live else sys.stderr)
@@ -147,7 +151,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
-    from arbsniper.venues.connect import live_source
+    from arbsniper.venues.connect import NothingToWatch, live_source
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -158,7 +162,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         sources: list[Any] = [SyntheticSource(symbols, demo=config.demo,
                                               seed=args.seed if args.seed is not None else config.demo.seed)]
     else:
-        sources = [live_source(config, symbols)]
+        try:
+            sources = [live_source(config, symbols)]
+        except NothingToWatch as exc:
+            print(f"arbsniper ingest: {exc}", file=sys.stderr)
+            return 1
     service = IngestService(config, sources, symbols, bind=args.bind, http=_http("ingest", args.http))
     return _run_service("ingest", service.run(args.duration))
 
@@ -281,14 +289,18 @@ def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import live_source, run_for
+    from arbsniper.venues.connect import NothingToWatch, live_source, run_for
 
     config = _load(args)
     setup_logging(config.log_level)
     symbols = SymbolMap()
     recorder = Recorder(args.out)
-    source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
-              else live_source(config, symbols, tap=recorder))
+    try:
+        source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
+                  else live_source(config, symbols, tap=recorder))
+    except NothingToWatch as exc:
+        print(f"arbsniper record: {exc}", file=sys.stderr)
+        return 1
 
     async def main() -> None:
         flusher = asyncio.create_task(recorder.run())

@@ -22,7 +22,8 @@ from arbsniper.sim.exchange import SIM_REGISTRY, Simulator
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
 from arbsniper.venues import REGISTRY, venue_class
 from arbsniper.venues.base import Heartbeat, Venue
-from arbsniper.venues.metadata import InstrumentMeta, RestRequest
+from arbsniper.venues.catalog import fetch_listing
+from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.session import ReconnectPolicy, VenueSession
 
 CASES = [
@@ -39,21 +40,13 @@ CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e
 
 async def fetch_metadata(cls: type[Venue], market: str, rest_url: str) -> list[InstrumentMeta]:
     """The venue's listing as its own parser reads it from the simulator's REST (none where the
-    venue module does not describe its listing yet)."""
+    venue module does not describe its listing yet), fetched as ``run`` fetches it."""
     try:
-        requests = cls.metadata_requests(market, rest_url.replace("{market}", market))
+        cls.metadata_requests(market, rest_url.replace("{market}", market))
     except NotImplementedError:
         return []
-    bodies: dict[str, list[bytes]] = {}
     async with aiohttp.ClientSession() as http:
-        for first in requests:
-            page: RestRequest | None = first
-            while page is not None:
-                async with http.request(page.method, page.url, data=page.body) as resp:
-                    body = await resp.read()
-                bodies.setdefault(page.name, []).append(body)
-                page = cls.next_page(market, page, body)
-    return cls.parse_metadata(market, bodies)
+        return await fetch_listing(cls, market, rest_url, http)
 
 
 async def listed(cls: type[Venue], market: str, rest_url: str, instrument: str) -> list[str | InstrumentMeta]:

@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import importlib
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import msgspec
+import pytest
 
 from arbsniper.config import Config, DemoConfig
 from arbsniper.instruments import SymbolMap
@@ -21,11 +24,13 @@ from arbsniper.model import DOWN, HALTED, Quote, VenueStatus
 from arbsniper.sim import binance as sim_binance
 from arbsniper.sim import okx as sim_okx
 from arbsniper.sim.exchange import Simulator
+from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing
+from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing, fetch_listing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
 from arbsniper.venues.connect import ConnectorSource, discover
 from arbsniper.venues.metadata import InstrumentMeta
+from arbsniper.venues.session import VenueSession
 
 CALM = DemoConfig(dislocation_every_s=1e9, stale_every_s=1e9, crossed_every_s=1e9)
 LISTINGS = [sim_binance.listing("BTC/USDT:USDT", 97_000.0), sim_binance.listing("ETH/USDT:USDT", 3_400.0),
@@ -160,3 +165,65 @@ def test_parse_reads_contract_sizes_from_the_cached_listing(tmp_path: Path) -> N
     assert (quote["instrument"], quote["bid_size"], quote["ask_size"]) == ("BTC/USDT:USDT", 9.9, 7.27)
     bare = subprocess.run([*cmd, "--data-dir", str(tmp_path / "none")], capture_output=True, text=True, env=env, timeout=60, check=True)
     assert bare.stdout == "" and "no cached okx perp listing" in bare.stderr and "1 bad" in bare.stderr
+
+
+@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "bitget"])
+async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str) -> None:
+    make = importlib.import_module(f"arbsniper.sim.{venue}").listing
+    listings = [make("BTC/USDT:USDT", 97_000.0), make("ETH/USDT:USDT", 3_400.0)]
+    sim = Simulator(listings, demo=DemoConfig(updates_per_s=2000.0), seed=4, venues=[venue])
+    await sim.start()
+    try:
+        cls = REGISTRY[venue].markets["perp"]
+        rest = sim.urls()[venue][1]
+        symbols = SymbolMap()
+        async with aiohttp.ClientSession() as http:
+            metas = await fetch_listing(cls, "perp", rest, http)
+        session = VenueSession(cls("perp", symbols, metas, base_url=sim.urls()[venue][0], rest_url=rest))
+        eth = symbols.instrument_id("ETH/USDT:USDT")
+        quotes: list[int] = []
+        task = asyncio.create_task(session.run(lambda e: quotes.append(e.instrument) if type(e) is Quote else None))
+        for _ in range(200):
+            if eth in quotes:
+                break
+            await asyncio.sleep(0.05)
+        assert eth in quotes
+        assert session.unsubscribe("ETH/USDT:USDT", "instrument_halted: test") == eth
+        await asyncio.sleep(0.5)  # what was in flight arrives
+        quotes.clear()
+        await asyncio.sleep(1.0)
+        assert eth not in quotes and quotes  # the other instrument still streams
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finally:
+        await sim.stop()
+
+
+async def test_demo_auto_universe_streams_every_chosen_listing_on_every_venue(tmp_path: Path) -> None:
+    """``run --demo``'s source: the auto universe over the demo market (10 bases here), every chosen
+    listing streaming within the simulator's subscription limits (it refuses what the venue would)."""
+    config = msgspec.convert({"data_dir": str(tmp_path), "demo": {"bases": 10, "seed": 5}}, Config)
+    symbols = SymbolMap()
+    source = SimulatedVenues(config, symbols, seed=5)
+    seen: set[tuple[int, int]] = set()
+    task = asyncio.create_task(source.run(lambda e: seen.add((e.venue, e.instrument)) if type(e) is Quote else None))
+    want: set[tuple[int, int]] = set()
+    try:
+        for _ in range(1200):
+            await asyncio.sleep(0.05)
+            found = source.discovery
+            if found is not None and not want:
+                want = {(symbols.venue_id(m.venue), symbols.instrument_id(m.instrument))
+                        for ms in found.universe.selection.values() for m in ms}
+            if want and want <= seen:
+                break
+        assert found is not None and len(found.universe.bases) == 10 and not found.down()
+        assert {v for v, _ in want} == {symbols.venue_id(n) for n in REGISTRY}
+        assert ("okx", "ADA/USDT:USDT") not in {(m.venue, m.instrument) for ms in found.universe.selection.values() for m in ms}
+        missing = sorted((symbols.venues[v], symbols.instruments[i].name) for v, i in want - seen)
+        assert missing == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

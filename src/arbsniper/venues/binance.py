@@ -394,9 +394,13 @@ class Binance(Venue):
             msgs.append(self._subscribe(batch))
         return msgs
 
-    def _subscribe(self, streams: list[str]) -> str:
+    def _subscribe(self, streams: list[str], method: str = "SUBSCRIBE") -> str:
         self._sub_id += 1
-        return msgspec.json.encode({"method": "SUBSCRIBE", "params": streams, "id": self._sub_id}).decode()
+        return msgspec.json.encode({"method": method, "params": streams, "id": self._sub_id}).decode()
+
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        s = self.native_of(instrument_id).lower()
+        return [self._subscribe([f"{s}@bookTicker", f"{s}@depth@100ms"], "UNSUBSCRIBE")]
 
     def native_symbol(self, instrument: str) -> str:
         return native_symbol(instrument)

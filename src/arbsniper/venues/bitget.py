@@ -344,6 +344,10 @@ class Bitget(Venue):
             out.append(self._op("subscribe", chunk))
         return out
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        native = self.native_of(instrument_id)
+        return [self._op("unsubscribe", [(inst_type(self.market, native), ch, native) for ch in self._channels()])]
+
     @staticmethod
     def _op(op: str, args: list[tuple[str, str, str]]) -> str:
         body = ",".join(_arg_text(t, c, n) for t, c, n in args)

@@ -399,6 +399,9 @@ class Bybit(Venue):
         topics = [t for native in self.subscribed_natives() for t in self._topics(native)]
         return [self._request("subscribe", topics[i : i + most]) for i in range(0, len(topics), most)]
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        return [self._request("unsubscribe", self._topics(self.native_of(instrument_id)))]
+
     def resubscribe_messages(self, instrument_id: int) -> list[str]:
         native = self.native_of(instrument_id)
         topics = [f"orderbook.1.{native}", f"orderbook.{self.book_topic_depth}.{native}"]

@@ -242,10 +242,20 @@ class ConnectorSource:
         }
 
 
+class NothingToWatch(RuntimeError):
+    """No venue market has a listing (live or cached), or the universe chosen from them is empty."""
+
+
 def live_source(config: Config, symbols: SymbolMap, tap: FrameTap | None = None) -> ConnectorSource:
     """The live venues as one source: listings fetched (or cached), universe chosen, before the
-    event loop of the run starts (its engine sizes its arrays from the names interned here)."""
+    event loop of the run starts (its engine sizes its arrays from the names interned here).
+    ``NothingToWatch`` when there is nothing to connect to."""
     found = asyncio.run(discover(config, symbols))
+    if not found.venues:
+        down = found.down()
+        why = f"{len(down)} of {len(found.listings)} venue markets down (no network and no cached listing?)" if down \
+            else "the universe is empty (universe, bases, min_venues, [venues.X] instruments?)"
+        raise NothingToWatch(f"nothing to watch: {why}; `arbsniper markets` shows each venue's listing")
     return ConnectorSource(found.venues, tap, found, config.metadata_refresh_s)
 
 
