@@ -142,6 +142,7 @@ class RedisSignalPublisher:
         self.failures = 0  # failed round trips (each retried)
         self.errors = 0  # non-retryable errors (their batch was dropped and counted)
         self.reconnects = 0  # times Redis came back after being unreachable
+        self.wakes = 0  # offers that woke the idle writer (the engine then lets it run at once)
         self.max_depth = 0
         self.connected = False
         self.last_error: str | None = None
@@ -168,6 +169,7 @@ class RedisSignalPublisher:
             self.max_depth = len(buf)
         if self._waiting:
             self._waiting = False
+            self.wakes += 1
             self._wake.set()
 
     @property
