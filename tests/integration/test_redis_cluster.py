@@ -124,6 +124,7 @@ async def test_publisher_stream_reader_and_feed_run_unchanged_on_a_redis_cluster
         await reader.ack(*(e.entry_id for e in batch))
     assert [e.uid for e in entries] == [f"eng:{n}" for n in range(1, 7)]
     await wait_until(lambda: len(got) == 6)  # PUBLISH from the script reaches a subscriber on any node
+    assert [x.id for x in await feed.recent(10)] == ["opp1", "opp2", "opp2", "opp3", "opp4", "opp5"]  # by timestamp
 
     # A restarted shard on the cluster closes the leftovers, as on a single Redis.
     again = RedisSignalPublisher(cfg, instance="eng2", open_set="engine-0of2")

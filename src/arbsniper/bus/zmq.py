@@ -238,7 +238,7 @@ class ZmqSubscriber:
 
     ``run(handle)`` calls ``handle(topic, payload, recv_ns)`` for each message, draining up to
     ``config.batch`` messages per wake-up without awaiting per message. A handler that returns
-    true (the engine: "I emitted a signal") ends the drain early and resumes it with
+    true (the engine: "my signal woke the Redis writer") ends the drain early and resumes it with
     ``call_soon``: the signal's writer, already woken, runs first instead of waiting behind the
     rest of the batch (up to 1,024 messages, milliseconds when backlogged). A socket monitor keeps
     ``connected`` (the endpoints with a live connection) for ``/health``.

@@ -152,7 +152,10 @@ class EngineService:
     # -- hot path -------------------------------------------------------------------------------
     def on_message(self, topic: bytes, payload: bytes, recv_ns: int) -> bool:
         """One ZeroMQ message: decode, feed the engine (signals come back through ``_on_signal``).
-        True when it produced a signal: the subscriber then lets the Redis writer run first."""
+
+        True when a signal of it woke the idle Redis writer: the subscriber then lets the writer
+        run first. While a write is in flight new signals just queue (no yield): they go in its
+        next batch, so a burst of signals does not become a round trip each."""
         try:
             ev, sent_ns = self.decoder.decode(topic, payload)
         except WireError as exc:
@@ -166,11 +169,11 @@ class EngineService:
         self._cur_engine_recv = recv_ns
         self._cur_venue_recv = ev.recv_ts_ns
         redis = self.redis
-        offered = redis.seq
+        wakes = redis.wakes
         self.engine.on_event(ev)
         self._cur_engine_recv = 0
         self._cur_venue_recv = 0
-        return redis.seq != offered
+        return redis.wakes != wakes
 
     def _on_signal(self, s: Signal) -> None:
         now = time.time_ns()

@@ -22,10 +22,10 @@ from arbsniper.bus.redis.connection import (
     redact_url,
 )
 from arbsniper.bus.redis.feed import SignalFeed
-from arbsniper.bus.redis.publisher import PUBLISH_SCRIPT, RedisSignalPublisher
+from arbsniper.bus.redis.publisher import RedisSignalPublisher, publish_script
 from arbsniper.bus.redis.stream import SignalStreamReader, StreamEntry
 
 __all__ = [
-    "BACKOFF_MAX_S", "BACKOFF_MIN_S", "PUBLISH_SCRIPT", "RETRYABLE", "RedisSignalPublisher", "SignalFeed",
-    "SignalStreamReader", "StreamEntry", "connect", "default_instance", "redact_url",
+    "BACKOFF_MAX_S", "BACKOFF_MIN_S", "RETRYABLE", "RedisSignalPublisher", "SignalFeed", "SignalStreamReader",
+    "StreamEntry", "connect", "default_instance", "publish_script", "redact_url",
 ]

@@ -1,6 +1,6 @@
 """The signal publisher (engine, ``run --redis``): Redis without ever making the hot path wait.
 
-Per signal, in one atomic server-side script (``PUBLISH_SCRIPT``):
+Per signal, in one atomic server-side script (``publish_script``):
 
 - ``PUBLISH <prefix>arbitrage:signals <json>`` — live push for dashboards (fire and forget);
 - ``ZADD <prefix>{signals}:history <timestamp ms> <json>`` and trims it to the newest ``history_max``;
@@ -66,29 +66,47 @@ PING_EVERY_S = 1.0  # when idle, how often the publisher checks that Redis is th
 
 ENGINE_RESTART = "engine_restart"  # close reason of what a killed shard left open
 
-# KEYS: seen-guard, history, stream, open set.
-# ARGV: json, score, channel, history_max, stream_maxlen, ttl_ms, uid, event ('' = no open set), id
-PUBLISH_SCRIPT = """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[6]) then return 0 end
-redis.call('PUBLISH', ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'signal', ARGV[1], 'uid', ARGV[7])
-if ARGV[8] == 'open' then redis.call('HSET', KEYS[4], ARGV[9], ARGV[1])
-elseif ARGV[8] == 'close' then redis.call('HDEL', KEYS[4], ARGV[9]) end
+# The script, with this publisher's constants written in (fewer arguments per call: redis-py
+# packs each one in Python, and the JSON goes last so the packing never copies it twice).
+# KEYS: seen-guard (<seen prefix><uid>), history, stream, open set.  ARGV: score, event ('' = no
+# open set), id, json.
+_SCRIPT = """
+local uid = string.sub(KEYS[1], {seen_len} + 1)
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', '{ttl_ms}') then return 0 end
+redis.call('PUBLISH', {channel}, ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -{history_cut})
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', '{stream_maxlen}', '*', 'signal', ARGV[4], 'uid', uid)
+if ARGV[2] == 'open' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[4])
+elseif ARGV[2] == 'close' then redis.call('HDEL', KEYS[4], ARGV[3]) end
 return 1
 """
-PUBLISH_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
+
+
+def _lua_string(text: str) -> str:
+    """A Lua long-bracket literal of ``text`` (no escaping needed: the level avoids its content)."""
+    level = 0
+    while f"]{'=' * level}]" in text:
+        level += 1
+    eq = "=" * level
+    return f"[{eq}[{text}]{eq}]"
+
+
+def publish_script(config: RedisConfig) -> str:
+    """The publish script for ``config`` (its channel, seen-guard prefix, bounds and TTL)."""
+    return _SCRIPT.format(seen_len=len(config.key("{signals}:seen:").encode()), ttl_ms=config.dedupe_ttl_s * 1000,
+                          channel=_lua_string(config.key(config.channel)), history_cut=config.history_max + 1,
+                          stream_maxlen=config.stream_maxlen)
 
 
 class _Pending(msgspec.Struct, array_like=True, gc=False):
-    uid: str
+    key: bytes  # the seen-guard key, <seen prefix><uid>
     json: bytes
-    score: int
+    score: bytes
     emit_ns: int
     recv_ns: int
-    event: str  # "" when there is no open set to keep
-    id: str
+    event: bytes  # b"" when there is no open set to keep
+    id: bytes
 
 
 class RedisSignalPublisher:
@@ -110,8 +128,11 @@ class RedisSignalPublisher:
         # The open set of a named engine shard (None: not kept, e.g. the embedded app).
         self.open_key = config.key("{signals}:open:" + open_set) if open_set else None
         self._recovered = self.open_key is None
+        self._keys = (self.history_key.encode(), self.stream_key.encode(),
+                      (self.open_key or self.seen_prefix).encode())  # the 4th key must be in the slot even unused
         self.restart_closed = 0  # a predecessor's leftovers closed with ENGINE_RESTART
-        self._static_args = (str(config.history_max), str(config.stream_maxlen), str(config.dedupe_ttl_s * 1000))
+        self.script = publish_script(config)
+        self._sha = hashlib.sha1(self.script.encode()).hexdigest()
         self.buffer: deque[tuple[int, Signal, int, int]] = deque()
         self.capacity = config.buffer
         self.seq = 0  # signals offered; the n-th has uid "<instance>:<n>"
@@ -121,6 +142,7 @@ class RedisSignalPublisher:
         self.failures = 0  # failed round trips (each retried)
         self.errors = 0  # non-retryable errors (their batch was dropped and counted)
         self.reconnects = 0  # times Redis came back after being unreachable
+        self.wakes = 0  # offers that woke the idle writer (the engine then lets it run at once)
         self.max_depth = 0
         self.connected = False
         self.last_error: str | None = None
@@ -147,6 +169,7 @@ class RedisSignalPublisher:
             self.max_depth = len(buf)
         if self._waiting:
             self._waiting = False
+            self.wakes += 1
             self._wake.set()
 
     @property
@@ -200,14 +223,14 @@ class RedisSignalPublisher:
             if not buf:
                 return False
         n = min(len(buf), self.config.batch)
-        prefix = self.instance + ":"
+        prefix = (self.seen_prefix + self.instance + ":").encode()
         enc = self._json
         track = self.open_key is not None
         out = []
         for _ in range(n):
             seq, sig, emit_ns, recv_ns = buf.popleft()
-            out.append(_Pending(prefix + str(seq), enc(sig), sig.timestamp, emit_ns, recv_ns,
-                                sig.event if track else "", sig.id))
+            out.append(_Pending(prefix + b"%d" % seq, enc(sig), b"%d" % sig.timestamp, emit_ns, recv_ns,
+                                sig.event.encode() if track else b"", sig.id.encode()))
         self._inflight = out
         return True
 
@@ -279,7 +302,7 @@ class RedisSignalPublisher:
         if any(isinstance(x, NoScriptError) for x in results):
             # A restarted Redis forgot the script: load it and send the whole batch again (the
             # seen-guard makes the ones that went through no-ops).
-            await r.script_load(PUBLISH_SCRIPT)
+            await r.script_load(self.script)
             results = await self._send(r, batch)
         for x in results:
             if isinstance(x, Exception):
@@ -297,22 +320,20 @@ class RedisSignalPublisher:
 
     async def _send(self, r: aioredis.Redis, batch: list[_Pending]) -> list[Any]:
         """One round trip: the script once per signal; a lone signal skips the pipeline's overhead."""
-        keys = (self.history_key, self.stream_key, self.open_key or self.seen_prefix)
-        channel = self.channel
-        hmax, smax, ttl = self._static_args
-        seen = self.seen_prefix
+        history, stream, open_set = self._keys
+        sha = self._sha
         if len(batch) == 1:
             p = batch[0]
             try:
-                return [await r.evalsha(PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
-                                        ttl, p.uid, p.event, p.id)]
+                return [await r.execute_command("EVALSHA", sha, 4, p.key, history, stream, open_set, p.score,
+                                                p.event, p.id, p.json)]
             except ResponseError as exc:
                 return [exc]
         pipe = r.pipeline(transaction=False)
         for p in batch:
             # execute_command: redis-py's cluster pipeline refuses the evalsha() helper, not the command
-            pipe.execute_command("EVALSHA", PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
-                                 ttl, p.uid, p.event, p.id)
+            pipe.execute_command("EVALSHA", sha, 4, p.key, history, stream, open_set, p.score, p.event, p.id,
+                                 p.json)
         return await pipe.execute(raise_on_error=False)
 
     def _mark_down(self, exc: BaseException) -> None:
