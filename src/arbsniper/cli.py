@@ -369,7 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
     _add_common(p)
     p.add_argument("--redis", nargs="?", const="", metavar="URL",
-                   help="read signals from the engines' Redis stream (<prefix>{signals}:stream); URL defaults to [redis] url")
+                   help="read signals from the engines' Redis stream (<prefix>signals:stream); URL defaults to [redis] url")
     p.add_argument("--prefix", help="Redis key prefix (default [redis] prefix)")
     p.add_argument("--group", default="traders", help="consumer group (default traders)")
     p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")

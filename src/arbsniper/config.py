@@ -259,22 +259,43 @@ class RedisConfig(_Section, frozen=True):
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
     cluster: bool = False  # url names one node of a Redis Cluster: use redis-py's cluster client
-    prefix: str = ""  # prepended to every key and to the channel
+    prefix: str = ""  # prepended to every key and to the channel; on a cluster it carries the hash tag, e.g. "{arb}:"
     channel: str = "arbitrage:signals"  # PUBLISH <json> per signal
-    # Every key carries the hash tag {signals}: one cluster slot, so the publish script (which
-    # touches several of them at once) runs unchanged on a Redis Cluster.
-    history_key: str = "{signals}:history"  # sorted set, score = timestamp (ms)
+    history_key: str = "signals:history"  # sorted set, score = timestamp (ms)
     history_max: PositiveInt = 1000  # newest kept in the sorted set
-    stream_key: str = "{signals}:stream"  # XADD, read with consumer groups
+    stream_key: str = "signals:stream"  # XADD, read with consumer groups
     stream_maxlen: PositiveInt = 100_000  # approximate cap (MAXLEN ~)
     buffer: PositiveInt = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
     batch: PositiveInt = 256  # signals per pipelined round trip
     timeout_ms: PositiveInt = 1000  # connect and command timeout: slower counts as down
     dedupe_ttl_s: PositiveInt = 600  # how long a signal's id guards against a double write on retry
 
+    # The keys the publish script touches at once, besides history and stream (``key`` adds the prefix).
+    SEEN = "signals:seen:"  # + signal uid: the double-write guard
+    OPEN = "signals:open:"  # + shard name: that shard's open opportunities
+
+    def __post_init__(self) -> None:
+        if self.cluster:
+            # The publish script touches several keys at once: on a cluster they must share one
+            # slot, which only a common hash tag gives (the SPEC's key names have none).
+            keys = [self.key(k) for k in (self.history_key, self.stream_key, self.SEEN, self.OPEN)]
+            _check(len({hash_tag(k) for k in keys}) == 1,
+                   f"prefix: on a Redis Cluster every key must carry one hash tag (e.g. prefix = \"{{arb}}:\"); "
+                   f"these do not share one: {', '.join(keys)}")
+
     def key(self, name: str) -> str:
         """A key or channel name with the configured prefix."""
         return self.prefix + name
+
+
+def hash_tag(key: str) -> str:
+    """The part of a key Redis Cluster hashes: the text inside its first ``{…}`` if not empty, else the whole key."""
+    start = key.find("{")
+    if start >= 0:
+        end = key.find("}", start + 1)
+        if end > start + 1:
+            return key[start + 1 : end]
+    return key
 
 
 def default_data_dir() -> str:

@@ -22,7 +22,7 @@ from tests.integration.test_distributed import Procs, free_port, get_json, strea
 pytestmark = pytest.mark.redis
 
 RECOVERY_S = 20.0  # from the restart command to a new signal in Redis (includes the interpreter's start)
-OPEN_SET = "{signals}:open:solo"
+OPEN_SET = "signals:open:solo"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The Redis side of the bus on a real 3-node Redis Cluster that this test starts.
 
-Every key carries the ``{signals}`` hash tag, so the publish script (seen-guard, history, stream,
+Every key carries the prefix's hash tag (``{c}:``), so the publish script (seen-guard, history, stream,
 open set) runs unchanged on a cluster; the clients use redis-py's cluster client
 (``[redis] cluster = true``).
 """
@@ -90,11 +90,11 @@ def _wait_ping(port: int) -> None:
 
 
 async def test_publisher_stream_reader_and_feed_run_unchanged_on_a_redis_cluster(redis_cluster):
-    # The client is given the *last* node: the slot of {signals} may live on any of the three.
-    cfg = RedisConfig(url=f"redis://127.0.0.1:{redis_cluster[-1]}/0", cluster=True, prefix="c:")
+    # The client is given the *last* node: the slot of {c} may live on any of the three.
+    cfg = RedisConfig(url=f"redis://127.0.0.1:{redis_cluster[-1]}/0", cluster=True, prefix="{c}:")
     r = aiocluster.RedisCluster.from_url(cfg.url)
-    slots = {r.keyslot(k) for k in ("c:{signals}:history", "c:{signals}:stream", "c:{signals}:seen:x",
-                                    "c:{signals}:open:engine-0of2")}
+    slots = {r.keyslot(k) for k in ("{c}:signals:history", "{c}:signals:stream", "{c}:signals:seen:x",
+                                    "{c}:signals:open:engine-0of2")}
     assert len(slots) == 1  # one slot: the multi-key script is legal on a cluster
 
     reader = SignalStreamReader(cfg, "traders", "t1", start_id="0", block_ms=200)
@@ -114,8 +114,8 @@ async def test_publisher_stream_reader_and_feed_run_unchanged_on_a_redis_cluster
         pub.offer(sig(2, "close"))
         await wait_until(lambda: pub.published == 6)
     assert pub.errors == 0 and pub.dropped == 0
-    assert await r.zcard("c:{signals}:history") == 6
-    assert sorted(await r.hkeys("c:{signals}:open:engine-0of2")) == [b"opp1", b"opp3", b"opp4", b"opp5"]
+    assert await r.zcard("{c}:signals:history") == 6
+    assert sorted(await r.hkeys("{c}:signals:open:engine-0of2")) == [b"opp1", b"opp3", b"opp4", b"opp5"]
 
     entries = []
     while len(entries) < 6:
@@ -130,7 +130,7 @@ async def test_publisher_stream_reader_and_feed_run_unchanged_on_a_redis_cluster
     again = RedisSignalPublisher(cfg, instance="eng2", open_set="engine-0of2")
     async with running(again):
         await wait_until(lambda: again.published == 4)
-    assert again.restart_closed == 4 and await r.hlen("c:{signals}:open:engine-0of2") == 0
+    assert again.restart_closed == 4 and await r.hlen("{c}:signals:open:engine-0of2") == 0
 
     follower.cancel()
     with contextlib.suppress(asyncio.CancelledError):

@@ -28,8 +28,8 @@ from arbsniper.trading.sources import RedisStreamSource
 
 pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[2]
-STREAM = "arb:{signals}:stream"
-REDIS = RedisConfig(prefix="arb:")  # the engines' layout: XADD <prefix>{signals}:stream * signal <json> uid <uid>
+STREAM = "arb:signals:stream"
+REDIS = RedisConfig(prefix="arb:")  # the engines' layout: XADD <prefix>signals:stream * signal <json> uid <uid>
 
 
 @pytest.fixture
@@ -162,9 +162,9 @@ def test_signals_an_engine_publishes_are_traded_by_a_distributed_trader(tmp_path
             trader.kill()
     assert trader.returncode == 0, err[-2000:]
     client = redis.Redis.from_url(url)
-    entries = client.xrange("{signals}:stream")
+    entries = client.xrange("signals:stream")
     assert entries
-    assert client.xpending("{signals}:stream", "traders")["pending"] == 0  # every entry handled, then acked
+    assert client.xpending("signals:stream", "traders")["pending"] == 0  # every entry handled, then acked
     published = {signal_from_json(fields[b"signal"]).id for _, fields in entries}
     client.close()
     ledger = Ledger(tmp_path / "trader" / "trading-paper.sqlite", create=False)

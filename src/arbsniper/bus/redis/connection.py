@@ -42,8 +42,8 @@ def connect(url: str, timeout_ms: int, cluster: bool = False) -> aioredis.Redis:
 
     With ``cluster`` the URL names one node of a Redis Cluster and the client is redis-py's
     ``RedisCluster``, which finds the others and follows the slot map; every key we use carries
-    the ``{signals}`` hash tag, so each command and script lands on one node as it would on a
-    single Redis. (It has the commands we use; the type says ``Redis`` for the callers' sake.)
+    the prefix's hash tag (``RedisConfig`` refuses a cluster prefix without one), so each command
+    and script lands on one node as it would on a single Redis. (It has the commands we use; the type says ``Redis`` for the callers' sake.)
     """
     t = timeout_ms / 1000.0
     if cluster:

@@ -3,23 +3,23 @@
 Per signal, in one atomic server-side script (``publish_script``):
 
 - ``PUBLISH <prefix>arbitrage:signals <json>`` — live push for dashboards (fire and forget);
-- ``ZADD <prefix>{signals}:history <timestamp ms> <json>`` and trims it to the newest ``history_max``;
-- ``XADD <prefix>{signals}:stream MAXLEN ~ <stream_maxlen> * signal <json> uid <uid>`` — for consumers
+- ``ZADD <prefix>signals:history <timestamp ms> <json>`` and trims it to the newest ``history_max``;
+- ``XADD <prefix>signals:stream MAXLEN ~ <stream_maxlen> * signal <json> uid <uid>`` — for consumers
   that must not miss one (they read it with a consumer group, ``stream.SignalStreamReader``);
-- with ``open_key`` (an engine shard: ``<prefix>{signals}:open:<shard name>``), ``HSET`` of an
+- with ``open_key`` (an engine shard: ``<prefix>signals:open:<shard name>``), ``HSET`` of an
   opening signal under its id and ``HDEL`` at its close: the shard's open set, in Redis. A shard
   that starts again under the same name first closes whatever that hash still holds (its killed
   predecessor's opportunities) with reason ``engine_restart``, before any signal of its own.
 
-Every key carries the hash tag ``{signals}`` (one cluster slot), so the script runs unchanged on a
-Redis Cluster (``[redis] cluster = true``).
+On a Redis Cluster (``[redis] cluster = true``) the prefix carries a hash tag (``{arb}:``), so every
+key the script touches is in one slot and the script runs unchanged (``RedisConfig`` checks it).
 
 The hot path only appends to a bounded in-memory buffer (``offer``); a task drains it in pipelined
 batches. When Redis is down or slower than ``timeout_ms``, the batch stays in hand and is retried
 with back-off, new signals keep buffering, and past ``buffer`` the *oldest* are dropped and
 counted — nothing is lost silently. A retried batch may have been applied already (the reply was
 lost, not the write): each signal carries a unique ``uid`` (``<instance>:<seq>``) and the script
-first does ``SET <prefix>{signals}:seen:<uid> NX PX <ttl>``, so a retry never writes a signal twice.
+first does ``SET <prefix>signals:seen:<uid> NX PX <ttl>``, so a retry never writes a signal twice.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def _lua_string(text: str) -> str:
 
 def publish_script(config: RedisConfig) -> str:
     """The publish script for ``config`` (its channel, seen-guard prefix, bounds and TTL)."""
-    return _SCRIPT.format(seen_len=len(config.key("{signals}:seen:").encode()), ttl_ms=config.dedupe_ttl_s * 1000,
+    return _SCRIPT.format(seen_len=len(config.key(config.SEEN).encode()), ttl_ms=config.dedupe_ttl_s * 1000,
                           channel=_lua_string(config.key(config.channel)), history_cut=config.history_max + 1,
                           stream_maxlen=config.stream_maxlen)
 
@@ -124,9 +124,9 @@ class RedisSignalPublisher:
         self.channel = config.key(config.channel)
         self.history_key = config.key(config.history_key)
         self.stream_key = config.key(config.stream_key)
-        self.seen_prefix = config.key("{signals}:seen:")
+        self.seen_prefix = config.key(config.SEEN)
         # The open set of a named engine shard (None: not kept, e.g. the embedded app).
-        self.open_key = config.key("{signals}:open:" + open_set) if open_set else None
+        self.open_key = config.key(config.OPEN + open_set) if open_set else None
         self._recovered = self.open_key is None
         self._keys = (self.history_key.encode(), self.stream_key.encode(),
                       (self.open_key or self.seen_prefix).encode())  # the 4th key must be in the slot even unused
