@@ -345,6 +345,16 @@ def test_bad_redis_url_is_rejected_without_echoing_its_password() -> None:
     assert "s3cret" not in str(exc.value)
 
 
+def test_a_cluster_needs_a_prefix_with_a_hash_tag() -> None:
+    # the publish script touches history, stream, seen and open keys at once: one slot on a cluster
+    env = {"ARBSNIPER_REDIS__CLUSTER": "true"}
+    with pytest.raises(ConfigError, match=r"redis.*prefix: on a Redis Cluster every key must carry one hash tag"):
+        load_config(environ=env)
+    tagged = load_config(environ={**env, "ARBSNIPER_REDIS__PREFIX": '"{arb}:"'}).redis
+    assert tagged.key(tagged.history_key) == "{arb}:signals:history"
+    assert load_config().redis.history_key == "signals:history"  # SPEC §6 names without a cluster
+
+
 def test_printed_config_loads_back_unchanged(tmp_path: Path) -> None:
     # the defaults satisfy every rule (msgspec does not check defaults), and print as they load
     # (every venue prints with the values it takes effect with, so it loads back as explicit settings)
