@@ -6,10 +6,18 @@ built per (venue, market) as they appear, in *open* mode (every symbol in the fi
 REST snapshot lines go to ``apply_snapshot``; status lines become the same ``VenueStatus``
 events the session emitted. Resync and reconnect requests are not acted on: what the live
 session fetched, and when it reconnected, is in the file.
+
+A live session marks every subscribed instrument of a depth-syncing venue RESYNCING ("awaiting
+the first book") at each connection, until its parser says the book synced. A replay's parsers
+are open (they know no subscription list), so the replay does the same per instrument: after
+each recorded ``up``, the first event of an instrument on that venue is preceded by that status.
+Without it a replay could trade on a quote whose book had not synced since a recorded reconnect.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +25,7 @@ from pathlib import Path
 from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import DOWN, UP, MarketEvent, Signal
+from arbsniper.model import DOWN, RESYNCING, UP, MarketEvent, Signal, VenueStatus
 from arbsniper.record import read_records
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
@@ -50,6 +58,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
 
     engine = Engine(symbols, config, on_signal, clock_ns=lambda: now[0])
     venues: dict[tuple[str, str], Venue] = {}
+    announced: dict[tuple[str, str], set[int]] = {}  # instruments marked awaiting since the last "up"
     shape = (0, 0)
     on_event = engine.on_event
     last_expire = 0
@@ -77,23 +86,36 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
                 cls = venue_class(rec.venue, rec.market)
             except ValueError as exc:
                 raise ValueError(f"{path}: {exc}") from None
-            venue = venues[key] = cls(rec.market, symbols)
+            venue = venues[key] = cls(rec.market, symbols, metadata=rec.meta or ())
+            announced[key] = set()
+            if rec.meta is not None:
+                continue
             if rec.status is None:  # a foreign recording without connection lines: it was up
                 feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
+        if rec.meta is not None:
+            venue.metadata.update({m.native_symbol: m for m in rec.meta})
+            continue
         if rec.status is not None:
             if rec.status == "up":
+                announced[key] = set()
                 feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
             else:
                 feed([venue.status(DOWN, rec.reason or "down", t)])
             continue
+        events: Sequence[MarketEvent]
         try:
             if rec.rest is not None:
                 iid = snapshot_instrument(venue, rec.rest)
                 events = venue.apply_snapshot(iid, rec.frame, t).events if iid is not None else ()
+            elif rec.frame_b64 is not None:
+                stats.frames += 1
+                events = venue.parse_binary(base64.b64decode(rec.frame_b64), t).events
             else:
                 stats.frames += 1
                 events = venue.parse(rec.frame, t).events
-        except FrameError:
+            if events and venue.book_sync:
+                events = awaiting_first_book(venue, announced[key], events, t)
+        except (FrameError, binascii.Error):
             stats.bad_frames += 1
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
@@ -105,6 +127,20 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
     engine.close_all(now[0])
     stats.signals = len(counted)
     return stats
+
+
+def awaiting_first_book(venue: Venue, announced: set[int], events: Sequence[MarketEvent],
+                        t: int) -> Sequence[MarketEvent]:
+    """``events``, each instrument new since the connection opened preceded by RESYNCING, as live."""
+    new: list[MarketEvent] | None = None
+    for ev in events:
+        iid = getattr(ev, "instrument", -1)
+        if iid >= 0 and iid not in announced:
+            announced.add(iid)
+            if new is None:
+                new = []
+            new.append(VenueStatus(venue.venue_id, RESYNCING, "awaiting the first book", t, venue.kind, iid))
+    return events if new is None else [*new, *events]
 
 
 def snapshot_instrument(venue: Venue, rest_path: str) -> int | None:

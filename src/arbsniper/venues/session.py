@@ -49,7 +49,9 @@ logging.getLogger("picows").setLevel(logging.WARNING)  # per-connection INFO lin
 class FrameTap(Protocol):
     """Receives everything a session receives, as received (``arbsniper record``)."""
 
-    def frame(self, venue: str, market: str, recv_ns: int, text: str) -> None: ...
+    def frame(self, venue: str, market: str, recv_ns: int, text: str | bytes) -> None:
+        """A text frame as ``str``; a binary frame (Paradex SBE) as the ``bytes`` received."""
+        ...
 
     def rest(self, venue: str, market: str, recv_ns: int, path: str, body: str) -> None: ...
 
@@ -197,7 +199,7 @@ class VenueSession:
             return
         finally:
             if self.tap is not None:
-                self.tap.frame(venue.name, venue.market, recv_ns, data.decode("utf-8", "replace"))
+                self.tap.frame(venue.name, venue.market, recv_ns, data if binary else data.decode("utf-8", "replace"))
         events = parsed.events
         if events:
             st.events += len(events)
@@ -319,6 +321,9 @@ class VenueSession:
         self.last_pong_ns = 0
         self._resync_inflight.clear()
         if self.tap is not None:
+            record_meta = getattr(self.tap, "metadata", None)  # a recording keeps the units its frames are in
+            if record_meta is not None and st.connects == 1 and venue.metadata:
+                record_meta(venue.name, venue.market, now_ns, list(venue.metadata.values()))
             self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
         st.state = "up"
         # The connection first, then what the venue says of each instrument (awaiting its book).
