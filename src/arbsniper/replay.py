@@ -45,8 +45,14 @@ class ReplayStats:
     bad_by_venue: dict[str, int] = field(default_factory=dict)
 
 
-def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> ReplayStats:
-    """Feed a recording through parsers and engine; signals go to ``emit`` in order."""
+def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
+           before: Callable[[int], None] | None = None,
+           on_engine: Callable[[Engine], None] | None = None) -> ReplayStats:
+    """Feed a recording through parsers and engine; signals go to ``emit`` in order.
+
+    ``before(t)`` is called ahead of each record received at ``t`` (file time), so a backtest
+    can act on the market as it stood just before then; ``on_engine`` receives the engine.
+    """
     symbols = SymbolMap()
     stats = ReplayStats()
     now = [0]
@@ -57,6 +63,8 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
         emit(s)
 
     engine = Engine(symbols, config, on_signal, clock_ns=lambda: now[0])
+    if on_engine is not None:
+        on_engine(engine)
     venues: dict[tuple[str, str], Venue] = {}
     announced: dict[tuple[str, str], set[int]] = {}  # instruments marked awaiting since the last "up"
     shape = (0, 0)
@@ -75,6 +83,8 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
     for rec in read_records(path):
         stats.records += 1
         t = rec.recv_ns
+        if before is not None:
+            before(t)
         now[0] = t
         if not stats.first_ns:
             stats.first_ns = t
