@@ -264,6 +264,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from arbsniper.capture.cmd import backtest
+
+    return backtest(_load(args), args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from arbsniper.capture.cmd import report
+
+    return report(_load(args), args)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from arbsniper.sim.exchange import serve
 
@@ -399,6 +411,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="recording (from arbsniper record)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line, as run --json does")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("backtest", help="recordings through parsers, engine, detector and the paper executor: "
+                       "lifetimes, capturable fraction, P&L, latency sweep")
+    _add_common(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help="recordings (from arbsniper record / run --record)")
+    p.add_argument("--latency-ms", type=float, metavar="MS", help="order latency on every venue (default [trading] latencies)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--plot", metavar="DIR", help="also write PNG charts and a self-contained report.html there")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("report", help="the backtest's analysis on the SQLite history of live runs")
+    _add_common(p)
+    p.add_argument("--since", metavar="WHEN", help="only opportunities closed since: 30m, 6h, 2d or an ISO date-time")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--plot", metavar="DIR", help="also write PNG charts and a self-contained report.html there")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("simulate", help="serve every venue's protocol locally, driven by the synthetic market")
     _add_common(p)
