@@ -111,11 +111,15 @@ def analyse(opps: Sequence[Opportunity], latency_of: Callable[[Opportunity], flo
         total = pnl_of(opps, "config")
         total["by_pair"] = {k: pnl_of(v, "config") for k, v in sorted(by_pair.items())}
         report["pnl"] = total
-    report["sweep"] = [
-        {"latency_ms": lat, "capturable_fraction": round(fraction(opps, lambda _o, x=lat: x), 6),
-         **({"pnl": pnl_of(opps, f"{lat:g}")["total"]} if traded else {})}
-        for lat in sweep_ms
-    ]
+    sweep: list[dict[str, Any]] = []
+    for lat in sweep_ms:
+        row: dict[str, Any] = {"latency_ms": lat,
+                               "capturable_fraction": round(sum(1 for o in opps if capturable(o, lat)) / len(opps), 6)
+                               if opps else 0.0}
+        if traded:
+            row["pnl"] = pnl_of(opps, f"{lat:g}")["total"]
+        sweep.append(row)
+    report["sweep"] = sweep
     return report
 
 

@@ -139,10 +139,10 @@ class Backtester:
                         req = OrderRequest(f"bt{counter[0]}", 0, venue, inst, side, qty, limit)
                         heapq.heappush(pending, (t + latency_ns(key, venue), counter[0], trade, req))
             elif s.event == "close":
-                o = opened.pop(s.id, None)
-                if o is not None:
-                    o.lifetime_ms = float(s.duration_ms)
-                    o.close_reason = s.close_reason or ""
+                closed = opened.pop(s.id, None)
+                if closed is not None:
+                    closed.lifetime_ms = float(s.duration_ms)
+                    closed.close_reason = s.close_reason or ""
 
         def before(t: int) -> None:
             while pending and pending[0][0] <= t:

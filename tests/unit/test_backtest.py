@@ -1,0 +1,93 @@
+"""The backtest on a recording built by hand, its numbers worked out by hand.
+
+Bybit spot and Bitget spot, BTC/USDT, full-book snapshots in each venue's real format, taker
+fees 10 bps on both. At t = 10 ms Bitget's bid jumps to 101.0 while Bybit asks 100.0 (1 BTC on
+each side): spread 100 bps, fees 20, net 80 → an opportunity opens. At t = 200 ms Bitget's bid
+falls back to 99.95 → it closes, having lived 190 ms. The file goes on to 600 ms.
+
+- 50 ms latency: both legs land at 60 ms. Buy 1 @ 100.0 (fee 0.100), sell 1 @ 101.0 (fee 0.101):
+  P&L = 1 × (101.0 − 100.0) − 0.201 = +0.799: won.
+- 250 ms: the legs land at 260 ms, the opportunity is gone. The buy fills 1 @ 100.0 (fee 0.100);
+  the sell's limit 101.0 × (1 − 5 bps) = 100.9495 finds only the 99.95 bid: nothing. The bought
+  1 BTC is flattened for one more taker fee of 0.100: P&L = −0.200: lost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from arbsniper.capture.backtest import Backtester
+from arbsniper.cli import main
+from arbsniper.config import Config
+from arbsniper.record import Record
+
+T0 = 1_800_000_000_000_000_000
+MS = 1_000_000
+
+
+def bybit(ms: int, bid: float, ask: float) -> str:
+    return json.dumps({"topic": "orderbook.50.BTCUSDT", "ts": T0 // MS + ms, "type": "snapshot",
+                       "data": {"s": "BTCUSDT", "b": [[str(bid), "1"]], "a": [[str(ask), "1"]], "u": ms + 1, "seq": ms + 1}})
+
+
+def bitget(ms: int, bid: float, ask: float) -> str:
+    return json.dumps({"action": "snapshot", "arg": {"instType": "SPOT", "channel": "books", "instId": "BTCUSDT"},
+                       "data": [{"asks": [[str(ask), "1"]], "bids": [[str(bid), "1"]], "checksum": 0,
+                                 "ts": str(T0 // MS + ms)}], "ts": T0 // MS + ms})
+
+
+def hand_built(path: Path) -> Path:
+    enc = msgspec.json.Encoder()
+    lines = [Record(v, "spot", T0, "", status="up", reason="connected") for v in ("bybit", "bitget")]
+    for ms in range(0, 601, 10):  # each venue sends a full book every 10 ms
+        lines.append(Record("bybit", "spot", T0 + (ms + 1) * MS, bybit(ms + 1, 99.9, 100.0)))
+        high = 10 <= ms < 200
+        lines.append(Record("bitget", "spot", T0 + (ms + 2) * MS if ms == 0 else T0 + ms * MS,
+                            bitget(ms, 101.0, 101.1) if high else bitget(ms, 99.95, 100.05)))
+    path.write_bytes(b"\n".join(enc.encode(r) for r in lines) + b"\n")
+    return path
+
+
+def config(latency_ms: float = 50.0) -> Config:
+    return msgspec.convert({"venues": {"bybit": {"taker_fee_bps_spot": 10.0}, "bitget": {"taker_fee_bps_spot": 10.0}},
+                            "trading": {"latency_ms": latency_ms}}, Config)
+
+
+def test_one_opportunity_capturable_at_50_ms_not_at_250_ms(tmp_path: Path) -> None:
+    bt = Backtester(config(50.0))
+    rep = bt.report(bt.run([hand_built(tmp_path / "hand.jsonl")]))
+    assert rep["opportunities"] == 1
+    assert rep["by_pair"]["bybit>bitget"]["opportunities"] == 1
+    assert rep["lifetime_ms"] == {"p50": 190.0, "p90": 190.0, "p99": 190.0}
+    assert rep["capturable_fraction"] == 1.0
+    assert rep["pnl"]["total"] == pytest.approx(0.799)
+    assert rep["pnl"]["fees"] == pytest.approx(0.201)
+    assert (rep["pnl"]["won"], rep["pnl"]["lost"], rep["pnl"]["missed"]) == (1, 0, 0)
+    sweep = {row["latency_ms"]: row for row in rep["sweep"]}
+    assert sweep[50.0]["capturable_fraction"] == 1.0 and sweep[50.0]["pnl"] == pytest.approx(0.799)
+    assert sweep[250.0]["capturable_fraction"] == 0.0 and sweep[250.0]["pnl"] == pytest.approx(-0.2)
+    assert sweep[500.0]["pnl"] == pytest.approx(-0.2)
+
+
+def test_latency_override_and_json_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = hand_built(tmp_path / "hand.jsonl")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[venues.bybit]\ntaker_fee_bps_spot = 10.0\n[venues.bitget]\ntaker_fee_bps_spot = 10.0\n")
+    assert main(["backtest", str(rec), "--config", str(cfg), "--latency-ms", "250", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["capturable_fraction"] == 0.0
+    assert rep["pnl"]["total"] == pytest.approx(-0.2) and rep["pnl"]["lost"] == 1
+    assert rep["pnl"]["by_pair"]["bybit>bitget"]["total"] == pytest.approx(-0.2)
+    assert {"opportunities", "lifetime_ms", "capturable_fraction", "pnl", "sweep"} <= set(rep)
+
+
+def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["backtest", str(tmp_path / "missing.jsonl")]) == 2
+    assert main(["backtest", str(hand_built(tmp_path / "h.jsonl")), "--latency-ms", "-5"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"arbsniper backtest: FILE '{tmp_path / 'missing.jsonl'}': no such file",
+                   "arbsniper backtest: --latency-ms: -5.0 is not a latency (need a number >= 0)"]
