@@ -74,7 +74,7 @@ def describe(s: Signal) -> str:
     return (f"{s.event.upper():<6} {s.symbol:<14} buy {s.buy_exchange:<11} @ {s.buy_price:<12.6g} "
             f"sell {s.sell_exchange:<11} @ {s.sell_price:<12.6g} spread {s.spread_bps:6.1f} bps "
             f"net {s.net_bps:6.1f} bps size {s.size:.6g} profit {s.profit_quote:.2f} {s.quote_currency} "
-            f"conf {s.confidence:.0f}")
+            f"conf {s.confidence:.0f}" + (f" p_capture {s.p_capture:.2f}" if s.p_capture is not None else ""))
 
 
 class App:

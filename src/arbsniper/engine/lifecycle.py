@@ -164,9 +164,9 @@ class Lifecycle:
         self.closed += 1
         self.close_reasons[reason] = self.close_reasons.get(reason, 0) + 1
         duration_ms = max(0, (now_ns - o.opened_ns) // 1_000_000)
+        self.emit(self._signal(key, o, "close", o.metrics, now_ns, reason, duration_ms))
         if self.capture is not None and reason != SHUTDOWN:  # a shutdown cuts a lifetime short: not one
             self.capture.observe(o.buy_instrument, o.buy_venue, o.sell_venue, (now_ns - o.opened_ns) / 1e6)
-        self.emit(self._signal(key, o, "close", o.metrics, now_ns, reason, duration_ms))
 
     def close_all(self, now_ns: int, reason: str = SHUTDOWN) -> None:
         """Close every open opportunity (clean shutdown), so history has each one's end."""
