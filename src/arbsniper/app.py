@@ -40,6 +40,7 @@ from arbsniper.venues.base import MarketSource
 if TYPE_CHECKING:
     from arbsniper.alerts import Alerter
     from arbsniper.bus.redis import RedisSignalPublisher
+    from arbsniper.record import Recorder
     from arbsniper.trading.runner import Runner
 
 Consumer = Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]
@@ -109,11 +110,19 @@ class App:
             self._consumers.append((self.signals.subscribe("json"), self._json_consumer))
         if human_out is not None:
             self._consumers.append((self.signals.subscribe("log"), self._human_consumer))
+        self.recorder: Recorder | None = None  # run --record: also marks what the pipeline did
         self.runner: Runner | None = None  # the strategy runner when trading
         if trade:
             from arbsniper.trading.runner import embedded_runner
 
             self.attach_runner(embedded_runner(config, self.engine, out=human_out))
+
+    def record_to(self, recorder: Recorder) -> None:
+        """Record this run (``run --record``): the sources' frames, and marks of the engine's batches
+        and sweeps so that a replay sees the very stream this engine saw (``replay``)."""
+        self.recorder = recorder
+        recorder.mark("pipeline", time.time_ns())
+        self.sources.append(recorder)  # flushes beside the sources; closes its file when they stop
 
     def attach_runner(self, runner: Runner) -> None:
         """Trade the signals: the runner gets its own queue and reads ``self.engine``'s books."""
@@ -170,13 +179,20 @@ class App:
     async def _engine_loop(self) -> None:
         market = self.market
         process = self._process
+        rec = self.recorder
         while True:
-            process(await market.drain())
+            batch = await market.drain()
+            if rec is not None:
+                rec.mark("drain", time.time_ns())
+            process(batch)
 
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(EXPIRE_EVERY_S)
-            self.engine.expire(time.time_ns())
+            now = time.time_ns()
+            if self.recorder is not None:
+                self.recorder.mark("expire", now)
+            self.engine.expire(now)
 
     async def _stats_loop(self) -> None:
         """Every few seconds: one stats line, and a warning when quotes were refused meanwhile."""
@@ -266,6 +282,8 @@ class App:
         """Whatever arrived before the stop still goes through the engine, then every open
         opportunity closes, so history holds the end of each one; then the consumers' queues close."""
         try:
+            if self.recorder is not None:
+                self.recorder.mark("drain", time.time_ns())
             self._process(self.market.drain_nowait())
             self.engine.close_all(time.time_ns())
         finally:

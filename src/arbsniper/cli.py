@@ -57,12 +57,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("arbsniper run: --live on the demo market would send real orders at simulated prices; add --dry-run",
               file=sys.stderr)
         return 2
+    recorder = None
+    if args.record:
+        from arbsniper.record import Recorder, recording_path
+
+        if args.record_rotate_mb < 0 or args.record_rotate_s < 0:
+            print("arbsniper run: --record-rotate-mb and --record-rotate-s must be >= 0", file=sys.stderr)
+            return 2
+        recorder = Recorder(recording_path(args.record, args.record_plain), rotate_bytes=int(args.record_rotate_mb * 2**20),
+                            rotate_s=args.record_rotate_s)
     # --demo: the real connectors against the local exchange simulator; else the live venues.
-    sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
-               else ConnectorSource(build_venues(config, symbols))]
+    sources: list[Any] = [SimulatedVenues(config, symbols, seed=seed, separate_process=True, tap=recorder) if args.demo
+                          else ConnectorSource(build_venues(config, symbols), tap=recorder)]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live)
+    if recorder is not None:
+        app.record_to(recorder)
     if trade and args.live:
         from arbsniper.trading.cmd import live_runner
 
@@ -303,6 +314,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     p.add_argument("--redis", nargs="?", const="", metavar="URL",
                    help="also publish every signal to Redis (channel, history, stream); URL defaults to [redis] url")
+    p.add_argument("--record", metavar="FILE", help="also record every frame of this run to FILE (zstd: FILE.zst "
+                   "unless it ends in .gz/.zst); rotated into FILE.0001…, FILE.0002… by size or age")
+    p.add_argument("--record-rotate-mb", type=float, default=512.0, metavar="MB",
+                   help="start the next recording file after this many MB of frames (default 512; 0: never)")
+    p.add_argument("--record-rotate-s", type=float, default=3600.0, metavar="SECONDS",
+                   help="... or after this long (default 3600; 0: never)")
+    p.add_argument("--record-plain", action="store_true", help="record uncompressed JSON lines")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")

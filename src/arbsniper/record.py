@@ -46,6 +46,7 @@ class Record(msgspec.Struct, omit_defaults=True):
     reason: str | None = None
     frame_b64: str | None = None  # a binary frame, base64 (``frame`` is then empty)
     meta: list[InstrumentMeta] | None = None  # the venue market's listing (``frame`` is then empty)
+    mark: str | None = None  # what the live pipeline did (``replay``: pipeline/books/drain/expire/shutdown)
 
     def payload(self) -> str | bytes:
         """What the venue sent: the text, or the bytes of a binary frame."""
@@ -72,6 +73,13 @@ def open_text(path: str | Path, mode: str) -> IO[str]:
             return io.TextIOWrapper(zstandard.ZstdDecompressor().stream_reader(open(p, "rb")), encoding="utf-8")
         return io.TextIOWrapper(zstandard.ZstdCompressor().stream_writer(open(p, "wb")), encoding="utf-8")
     return open(p, mode, encoding="utf-8")
+
+
+def recording_path(path: str, plain: bool = False) -> str:
+    """``run --record``: zstd unless the name says .gz / .zst or ``plain`` is asked for."""
+    if plain or path.endswith((".gz", ".zst")):
+        return path
+    return path + ".zst"
 
 
 def read_records(path: str | Path) -> Iterator[Record]:
@@ -113,6 +121,10 @@ class Recorder:
 
     def metadata(self, venue: str, market: str, recv_ns: int, metas: list[InstrumentMeta]) -> None:
         self.lines.append(_encoder.encode(Record(venue, market, recv_ns, "", meta=metas)))
+
+    def mark(self, kind: str, recv_ns: int, venue: str = "", market: str = "") -> None:
+        """What the live pipeline did at ``recv_ns`` (see ``replay``): one short line."""
+        self.lines.append(_encoder.encode(Record(venue, market, recv_ns, "", mark=kind)))
 
     def status(self, venue: str, market: str, recv_ns: int, state: str, reason: str) -> None:
         self.lines.append(_encoder.encode(Record(venue, market, recv_ns, "", status=state, reason=reason)))
@@ -157,8 +169,11 @@ class Recorder:
             self._fh.close()
             self._fh = None
 
-    async def run(self) -> None:
-        """Flush periodically until cancelled (then flush and close)."""
+    async def run(self, _sink: object = None) -> None:
+        """Flush periodically until cancelled (then flush and close).
+
+        Takes (and ignores) a sink so that ``App`` can run it as one of its sources (``run --record``).
+        """
         try:
             while True:
                 await asyncio.sleep(self.flush_every_s)

@@ -12,6 +12,13 @@ the first book") at each connection, until its parser says the book synced. A re
 are open (they know no subscription list), so the replay does the same per instrument: after
 each recorded ``up``, the first event of an instrument on that venue is preceded by that status.
 Without it a replay could trade on a quote whose book had not synced since a recorded reconnect.
+
+A recording made inside a run (``run --record``) also holds *marks* of what the live pipeline
+did with the frames: ``pipeline`` (first line), ``books`` (a session passed on the depth it held
+for the rest of a socket read), ``drain`` (the engine took a batch from its conflating queue),
+``expire`` (the 100 ms staleness sweep, at its time) and ``shutdown``. With them the replay
+rebuilds the very event stream the live engine saw, conflation and all, so it opens and closes
+the same opportunities. Without them (``arbsniper record``) every event goes straight in.
 """
 
 from __future__ import annotations
@@ -22,10 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from arbsniper.bus.inproc import ConflatingQueue
 from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import DOWN, RESYNCING, UP, MarketEvent, Signal, VenueStatus
+from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Signal, VenueStatus
 from arbsniper.record import read_records
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
@@ -70,8 +78,10 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
     shape = (0, 0)
     on_event = engine.on_event
     last_expire = 0
+    queue: ConflatingQueue | None = None  # the live engine's input queue, from a "pipeline" mark on
+    held: dict[tuple[str, str], dict[int, Book]] = {}  # depth a live session held until its "books" flush
 
-    def feed(events: Sequence[MarketEvent]) -> None:
+    def process(events: Sequence[MarketEvent]) -> None:
         nonlocal shape
         if (len(symbols.venues), len(symbols.instruments)) != shape:
             engine.grow()
@@ -79,6 +89,37 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
         for ev in events:
             on_event(ev)
         stats.events += len(events)
+
+    def emit_direct(key: tuple[str, str], events: Sequence[MarketEvent]) -> None:
+        # The session's _emit: straight to the queue; a snapshot replaces held depth of its instrument.
+        if queue is None:
+            process(events)
+            return
+        pending = held.get(key)
+        for ev in events:
+            if pending and type(ev) is Book:
+                pending.pop(ev.instrument, None)
+            queue.push(ev)
+
+    def emit_frame(key: tuple[str, str], events: Sequence[MarketEvent]) -> None:
+        # The session's on_data: depth held per instrument until the flush, a status flushes it first.
+        if queue is None:
+            process(events)
+            return
+        pending = held.setdefault(key, {})
+        for ev in events:
+            if type(ev) is Book:
+                pending[ev.instrument] = ev
+                continue
+            if pending and type(ev) is VenueStatus:
+                flush(key)
+            queue.push(ev)
+
+    def flush(key: tuple[str, str]) -> None:
+        pending = held.pop(key, None)
+        if pending and queue is not None:
+            for b in pending.values():
+                queue.push(b)
 
     for rec in read_records(path):
         stats.records += 1
@@ -90,6 +131,20 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
             stats.first_ns = t
         stats.last_ns = t
         key = (rec.venue, rec.market)
+        if rec.mark is not None:
+            if rec.mark == "pipeline":
+                queue = ConflatingQueue(config.bus.market_capacity)
+            elif queue is None:
+                continue
+            elif rec.mark == "drain":
+                process(queue.drain_nowait())
+            elif rec.mark == "books":
+                flush(key)
+            elif rec.mark == "expire":
+                engine.expire(t)
+            elif rec.mark == "shutdown":
+                break
+            continue
         venue = venues.get(key)
         if venue is None:
             try:
@@ -101,16 +156,16 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
             if rec.meta is not None:
                 continue
             if rec.status is None:  # a foreign recording without connection lines: it was up
-                feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
+                emit_direct(key, [venue.status(UP, "connected", t), *venue.on_connected(t).events])
         if rec.meta is not None:
             venue.metadata.update({m.native_symbol: m for m in rec.meta})
             continue
         if rec.status is not None:
             if rec.status == "up":
                 announced[key] = set()
-                feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
+                emit_direct(key, [venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
             else:
-                feed([venue.status(DOWN, rec.reason or "down", t)])
+                emit_direct(key, [venue.status(DOWN, rec.reason or "down", t)])
             continue
         events: Sequence[MarketEvent]
         try:
@@ -130,10 +185,17 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
         if events:
-            feed(events)
-        if t - last_expire >= EXPIRE_EVERY_NS:  # as the live app does every 100 ms, on file time
+            if rec.rest is not None:
+                emit_direct(key, events)
+            else:
+                emit_frame(key, events)
+        if queue is None and t - last_expire >= EXPIRE_EVERY_NS:  # as the live app does every 100 ms, on file time
             last_expire = t
             engine.expire(t)
+    if queue is not None:  # what the live run drained at its stop
+        for key in list(held):
+            flush(key)
+        process(queue.drain_nowait())
     engine.close_all(now[0])
     stats.signals = len(counted)
     return stats

@@ -230,6 +230,10 @@ class VenueSession:
     def _flush_books(self) -> None:
         self._flush_scheduled = False
         books, self._books = self._books, {}
+        if books and self.tap is not None:
+            mark = getattr(self.tap, "mark", None)  # a replay holds depth exactly as long
+            if mark is not None:
+                mark("books", time.time_ns(), self.venue.name, self.venue.market)
         sink = self._sink
         for book in books.values():
             sink(book)
