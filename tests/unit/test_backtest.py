@@ -23,6 +23,8 @@ import pytest
 from arbsniper.capture.backtest import Backtester
 from arbsniper.cli import main
 from arbsniper.config import Config
+from arbsniper.history import HistoryWriter, history_path
+from arbsniper.model import Signal
 from arbsniper.record import Record
 
 T0 = 1_800_000_000_000_000_000
@@ -91,3 +93,33 @@ def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.Captur
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"arbsniper backtest: FILE '{tmp_path / 'missing.jsonl'}': no such file",
                    "arbsniper backtest: --latency-ms: -5.0 is not a latency (need a number >= 0)"]
+
+
+def _close(oid: str, buy: str, sell: str, symbol: str, ts_ms: int, lived_ms: int) -> Signal:
+    return Signal(action=f"BUY_{buy.upper()}_SELL_{sell.upper()}", symbol=symbol, spread_pct=0.3, buy_price=100.0,
+                  sell_price=100.3, profit_estimate=0.3, timestamp=ts_ms, detected_at=ts_ms - lived_ms, id=oid,
+                  event="close", buy_exchange=buy, sell_exchange=sell, spread_bps=30.0, fees_bps=20.0, slippage_bps=0.0,
+                  funding_bps=0.0, net_bps=10.0, size=1.0, profit_quote=0.1, confidence=50.0, latency_us=1.0,
+                  close_reason="spread_gone", duration_ms=lived_ms, buy_instrument=symbol, sell_instrument=symbol,
+                  quote_currency="USDT")
+
+
+def test_report_reads_lifetimes_from_the_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    writer = HistoryWriter(history_path(tmp_path))
+    now_ms = 1_800_000_000_000
+    writer.write([_close("a", "binance", "okx", "BTC/USDT", now_ms - 7_200_000, 30),  # 2 h ago
+                  _close("b", "binance", "okx", "BTC/USDT", now_ms - 1000, 80),
+                  _close("c", "binance", "okx", "ETH/USDT", now_ms - 900, 400),
+                  _close("d", "okx", "binance", "BTC/USDT", now_ms - 800, 1200)])
+    writer.close()
+    assert main(["report", "--data-dir", str(tmp_path), "--json", "--since", "2026-01-01T00:00:00"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["opportunities"] == 4
+    assert rep["lifetime_ms"] == {"p50": 80.0, "p90": 1200.0, "p99": 1200.0}
+    assert rep["capturable_fraction"] == 0.5  # default latency 100 ms: 400 and 1200 ms outlive it
+    assert rep["by_pair"]["binance>okx"]["opportunities"] == 3
+    assert {row["latency_ms"]: row["capturable_fraction"] for row in rep["sweep"]}[50.0] == 0.75
+    assert main(["report", "--data-dir", str(tmp_path), "--json", "--since", "2027-01-15T07:00:00"]) == 0
+    assert json.loads(capsys.readouterr().out)["opportunities"] == 3  # "a" closed at 06:00 UTC
+    assert main(["report", "--data-dir", str(tmp_path), "--since", "yesterday"]) == 2
+    assert capsys.readouterr().err.startswith("arbsniper report: --since: 'yesterday' is neither")
