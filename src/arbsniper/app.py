@@ -262,6 +262,11 @@ class App:
         Returns the exit code (``runtime.run_until_stopped``).
         """
         self.engine.grow()
+        if self.history_enabled:  # p_capture starts from the lifetimes earlier runs saw
+            from arbsniper.capture.report import recent_lifetimes
+
+            closes = await asyncio.to_thread(recent_lifetimes, self.history_file, 20_000)
+            self.engine.capture.seed(closes)
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
         producers = [

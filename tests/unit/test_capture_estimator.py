@@ -77,3 +77,23 @@ def test_trader_refuses_signals_below_its_min_capture(tmp_path: Path) -> None:
     assert asyncio.run(runner.on_signal(low)) is None
     assert asyncio.run(runner.on_signal(unknown)) is None
     assert runner.refused["low_capture"] == 2
+
+
+def test_seeded_from_the_closes_of_earlier_runs(tmp_path: Path) -> None:
+    from arbsniper.capture.report import recent_lifetimes
+    from arbsniper.history import HistoryWriter, history_path
+    from tests.unit.test_backtest import _close
+
+    path = history_path(tmp_path)
+    writer = HistoryWriter(path)
+    writer.write([_close("a", "binance", "bybit", "BTC/USDT", 1000, 50),
+                  _close("b", "binance", "bybit", "BTC/USDT", 2000, 150),
+                  msgspec.structs.replace(_close("c", "binance", "bybit", "BTC/USDT", 3000, 10), close_reason="shutdown"),
+                  _close("d", "kraken", "bybit", "BTC/USDT", 4000, 900)])  # a venue this run does not know
+    writer.close()
+    closes = recent_lifetimes(path, 100)
+    assert closes == [("BTC/USDT", "binance", "bybit", 50.0), ("BTC/USDT", "binance", "bybit", 150.0),
+                      ("BTC/USDT", "kraken", "bybit", 900.0)]
+    est, v, i = estimator()
+    assert est.seed(closes) == 2
+    assert est.estimate(i["BTC/USDT"], v["binance"], v["bybit"]) == approx((1 + 5) / (2 + 10))

@@ -21,6 +21,7 @@ fees, hence the second term. Latencies are ``[trading]``'s (``latency_ms``, ``ve
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
@@ -85,6 +86,18 @@ class CaptureEstimator:
         for i, row in enumerate(self.p):
             own = self._inst.get((i, a, b))
             row[a][b] = self._rate(own, lat, p_pair) if own is not None and len(own) >= self.min_inst else p_pair
+
+    def seed(self, closes: Iterable[tuple[str, str, str, float]]) -> int:
+        """Learn from past closes ``(instrument, buy venue, sell venue, lifetime ms)``, oldest first
+        (the history of earlier runs, at start); names this run does not know are skipped."""
+        sym = self.symbols
+        n = 0
+        for inst, buy, sell, lifetime in closes:
+            i, a, b = sym.find_instrument(inst), sym.find_venue(buy), sym.find_venue(sell)
+            if i is not None and a is not None and b is not None and i < len(self.p) and max(a, b) < len(self._latency_ms):
+                self.observe(i, a, b, lifetime)
+                n += 1
+        return n
 
     def estimate(self, instrument: int, a: int, b: int) -> float:
         return self.p[instrument][a][b]

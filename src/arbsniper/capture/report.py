@@ -52,6 +52,22 @@ def closed_opportunities(path: str | Path, since_ms: int = 0) -> list[Opportunit
             for oid, b, s, sym, ts, dur, net, reason in rows]
 
 
+def recent_lifetimes(path: str | Path, limit: int) -> list[tuple[str, str, str, float]]:
+    """The newest ``limit`` closes (not shutdowns) as (instrument, buy, sell, lifetime ms), oldest first."""
+    if not Path(path).exists():
+        return []
+    conn = connect(path, create=False)
+    try:
+        rows = conn.execute(
+            "SELECT symbol, buy_exchange, sell_exchange, duration_ms FROM signals WHERE event = 'close'"
+            " AND close_reason IS NOT 'shutdown' ORDER BY seq DESC LIMIT ?", (limit,)).fetchall()
+    except sqlite3.OperationalError:
+        return []
+    finally:
+        conn.close()
+    return [(sym, b, s, float(d)) for sym, b, s, d in reversed(rows)]
+
+
 def history_report(config: Config, since_ms: int = 0) -> tuple[dict[str, Any], list[Opportunity]]:
     opps = closed_opportunities(history_path(config.data_dir), since_ms)
     trading = config.trading
