@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,10 +54,12 @@ class ReplayStats:
     bad_by_venue: dict[str, int] = field(default_factory=dict)
 
 
-def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
+def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callable[[Signal], None], *,
            before: Callable[[int], None] | None = None,
            on_engine: Callable[[Engine], None] | None = None) -> ReplayStats:
     """Feed a recording through parsers and engine; signals go to ``emit`` in order.
+
+    ``path`` may be the parts of one rotated recording, in order: they are read as one stream.
 
     ``before(t)`` is called ahead of each record received at ``t`` (file time), so a backtest
     can act on the market as it stood just before then; ``on_engine`` receives the engine.
@@ -121,7 +124,8 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
             for b in pending.values():
                 queue.push(b)
 
-    for rec in read_records(path):
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    for rec in itertools.chain.from_iterable(read_records(p) for p in paths):
         stats.records += 1
         t = rec.recv_ns
         if before is not None:
@@ -150,7 +154,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None], *,
             try:
                 cls = venue_class(rec.venue, rec.market)
             except ValueError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+                raise ValueError(f"{paths[0]}: {exc}") from None
             venue = venues[key] = cls(rec.market, symbols, metadata=rec.meta or ())
             announced[key] = set()
             if rec.meta is not None:

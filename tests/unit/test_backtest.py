@@ -123,3 +123,20 @@ def test_report_reads_lifetimes_from_the_history(tmp_path: Path, capsys: pytest.
     assert json.loads(capsys.readouterr().out)["opportunities"] == 3  # "a" closed at 06:00 UTC
     assert main(["report", "--data-dir", str(tmp_path), "--since", "yesterday"]) == 2
     assert capsys.readouterr().err.startswith("arbsniper report: --since: 'yesterday' is neither")
+
+
+def test_the_parts_of_a_rotated_recording_backtest_as_one(tmp_path: Path) -> None:
+    from arbsniper.record import Recorder, read_records
+
+    whole = hand_built(tmp_path / "hand.jsonl")
+    rec = Recorder(tmp_path / "parts.jsonl", rotate_bytes=4000)
+    for r in read_records(whole):
+        rec.lines.append(msgspec.json.encode(r))
+        rec.flush()
+    rec.close()
+    assert len(rec.files) > 3
+    one = Backtester(config(50.0)).report(Backtester(config(50.0)).run([whole]))
+    bt = Backtester(config(50.0))
+    parts = bt.report(bt.run(rec.files))
+    for key in ("opportunities", "lifetime_ms", "capturable_fraction", "pnl", "sweep"):
+        assert parts[key] == one[key], key

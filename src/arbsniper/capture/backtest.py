@@ -23,6 +23,7 @@ Orders still in flight when the file ends are missed (the market after it is unk
 from __future__ import annotations
 
 import heapq
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,24 @@ def trade_outcome(buy: OrderResult, sell: OrderResult, conversion: float, fundin
     return Outcome(pnl, fees, "won" if pnl > 0.0 else "lost")
 
 
+_PART = re.compile(r"^(.*)\.(\d{4})(\.[^/]*)?$")
+
+
+def rotation_groups(paths: Sequence[str | Path]) -> list[list[str | Path]]:
+    """Consecutive parts of one rotated recording (``x.0001.jsonl.zst``, ``x.0002…``) go together."""
+    groups: list[list[str | Path]] = []
+    last: tuple[str, str, int] | None = None
+    for p in paths:
+        m = _PART.match(str(p))
+        key = (m.group(1), m.group(3) or "", int(m.group(2))) if m else None
+        if key is not None and last is not None and key[:2] == last[:2] and key[2] == last[2] + 1:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+        last = key
+    return groups
+
+
 class Backtester:
     """Runs recordings; ``latency_ms`` (all venues) overrides ``[trading]`` latencies when given."""
 
@@ -96,14 +115,15 @@ class Backtester:
         return max(self.venue_latency_ms(buy), self.venue_latency_ms(sell))
 
     def run(self, paths: Sequence[str | Path]) -> BacktestRun:
+        """Each recording in turn; the consecutive parts of a rotated one (``run.0001…``) as one."""
         out = BacktestRun()
         started = time.perf_counter()
-        for path in paths:
-            self._run_file(path, out)
+        for group in rotation_groups(paths):
+            self._run_file(group, out)
         out.elapsed_s = time.perf_counter() - started
         return out
 
-    def _run_file(self, path: str | Path, out: BacktestRun) -> None:
+    def _run_file(self, path: Sequence[str | Path], out: BacktestRun) -> None:
         cfg = self.config.trading
         now = [0]
         settings: dict[str, PaperExecutor] = {}
