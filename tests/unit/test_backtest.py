@@ -119,6 +119,9 @@ def test_report_reads_lifetimes_from_the_history(tmp_path: Path, capsys: pytest.
     assert rep["capturable_fraction"] == 0.5  # default latency 100 ms: 400 and 1200 ms outlive it
     assert rep["by_pair"]["binance>okx"]["opportunities"] == 3
     assert {row["latency_ms"]: row["capturable_fraction"] for row in rep["sweep"]}[50.0] == 0.75
+    assert main(["report", "--data-dir", str(tmp_path), "--plot", str(tmp_path / "plots")]) == 0
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 4 and (tmp_path / "plots" / "report.html").exists()
+    capsys.readouterr()
     assert main(["report", "--data-dir", str(tmp_path), "--json", "--since", "2027-01-15T07:00:00"]) == 0
     assert json.loads(capsys.readouterr().out)["opportunities"] == 3  # "a" closed at 06:00 UTC
     assert main(["report", "--data-dir", str(tmp_path), "--since", "yesterday"]) == 2

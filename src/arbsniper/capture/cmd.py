@@ -51,7 +51,10 @@ def _output(rep: dict, opps: list, args: argparse.Namespace, title: str) -> int:
     if args.plot:
         from arbsniper.capture.plots import write_plots
 
-        paths = write_plots(rep, opps, args.plot, title)
+        try:
+            paths = write_plots(rep, opps, args.plot, title)
+        except OSError as exc:
+            return _fail(args.command, f"--plot {args.plot}: cannot write there ({exc.strerror or exc})")
         print(f"wrote {len(paths)} files to {args.plot} (open {paths[-1]})", file=sys.stderr)
     sys.stdout.write(json.dumps(rep) + "\n" if args.json else format_text(rep, title))
     return 0

@@ -58,8 +58,9 @@ def write_plots(report: dict[str, Any], opps: Sequence[Opportunity], out_dir: st
     for o in ordered:
         total += o.outcomes["config"].pnl
         ys.append(total)
-    ax.plot(range(1, len(ys) + 1), ys or [0.0], color="#228833")
-    ax.set(title="Cumulative paper P&L (configured latency)", xlabel="trade", ylabel="P&L")
+    ax.plot(range(len(ys) + 1), [0.0, *ys], color="#228833")
+    ax.set(title="Cumulative paper P&L (configured latency)" if ys else "No paper trades simulated here",
+           xlabel="trade", ylabel="P&L")
     paths.append(_save(fig, d / "cumulative_pnl.png"))
 
     fig, ax = plt.subplots(figsize=(6, max(3.0, 0.3 * len(report["by_pair"]) + 1)))
