@@ -90,9 +90,13 @@ def test_latency_override_and_json_cli(tmp_path: Path, capsys: pytest.CaptureFix
 def test_bad_arguments_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backtest", str(tmp_path / "missing.jsonl")]) == 2
     assert main(["backtest", str(hand_built(tmp_path / "h.jsonl")), "--latency-ms", "-5"]) == 2
+    (tmp_path / "bad.zst").write_text("not zstd")
+    assert main(["backtest", str(tmp_path / "bad.zst")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"arbsniper backtest: FILE '{tmp_path / 'missing.jsonl'}': no such file",
-                   "arbsniper backtest: --latency-ms: -5.0 is not a latency (need a number >= 0)"]
+                   "arbsniper backtest: --latency-ms: -5.0 is not a latency (need a number >= 0)",
+                   "arbsniper backtest: FILE: cannot read the recording (ZstdError: zstd decompress error: "
+                   "Unknown frame descriptor)"]
 
 
 def _close(oid: str, buy: str, sell: str, symbol: str, ts_ms: int, lived_ms: int) -> Signal:

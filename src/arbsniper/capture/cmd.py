@@ -25,10 +25,14 @@ def backtest(config: Config, args: argparse.Namespace) -> int:
     if args.latency_ms is not None and not (math.isfinite(args.latency_ms) and args.latency_ms >= 0):
         return _fail("backtest", f"--latency-ms: {args.latency_ms} is not a latency (need a number >= 0)")
     bt = Backtester(config, args.latency_ms)
+    import zstandard
+
     try:
         run = bt.run(args.files)
-    except ValueError as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         return _fail("backtest", str(exc))
+    except (OSError, EOFError, zstandard.ZstdError) as exc:  # a truncated or mislabelled .gz / .zst
+        return _fail("backtest", f"FILE: cannot read the recording ({type(exc).__name__}: {exc})")
     rep = bt.report(run)
     title = f"backtest of {', '.join(Path(f).name for f in args.files)} ({rep['market_s']:.0f} s of market time)"
     return _output(rep, run.opportunities, args, title)
