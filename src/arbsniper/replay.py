@@ -2,7 +2,8 @@
 
 Deterministic and as fast as it goes: one thread, file order, and the clock is the receive time
 written in the file (the engine's ``clock_ns`` and every staleness check use it). Parsers are
-built per (venue, market) as they appear, in *open* mode (every symbol in the file is parsed);
+built per (venue, market, connection) as they appear (``"market": "spot#1"`` is a venue
+market's second connection), in *open* mode (every symbol in the file is parsed);
 REST snapshot lines go to ``apply_snapshot``; status lines become the same ``VenueStatus``
 events the session emitted. Resync and reconnect requests are not acted on: what the live
 session fetched, and when it reconnected, is in the file.
@@ -151,11 +152,12 @@ def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callab
             continue
         venue = venues.get(key)
         if venue is None:
+            market = rec.market.partition("#")[0]  # "spot#1": the second connection of a venue market
             try:
-                cls = venue_class(rec.venue, rec.market)
+                cls = venue_class(rec.venue, market)
             except ValueError as exc:
                 raise ValueError(f"{paths[0]}: {exc}") from None
-            venue = venues[key] = cls(rec.market, symbols, metadata=rec.meta or ())
+            venue = venues[key] = cls(market, symbols, metadata=rec.meta or ())
             announced[key] = set()
             if rec.meta is not None:
                 continue

@@ -84,6 +84,11 @@ class ConnectorSource:
 
     def __init__(self, venues: list[Venue], tap: FrameTap | None = None) -> None:
         self.sessions = [VenueSession(v, tap=tap) for v in venues]
+        seen: dict[tuple[str, str], int] = {}
+        for s in self.sessions:  # a recording keeps a venue market's connections apart: spot, spot#1, …
+            k = seen[(s.venue.name, s.venue.market)] = seen.get((s.venue.name, s.venue.market), -1) + 1
+            if k:
+                s.tap_market = f"{s.venue.market}#{k}"
 
     async def run(self, sink: EventSink) -> None:
         async with asyncio.TaskGroup() as tg:
