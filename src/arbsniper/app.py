@@ -41,6 +41,7 @@ from arbsniper.venues.metadata import InstrumentMeta
 if TYPE_CHECKING:
     from arbsniper.alerts import Alerter
     from arbsniper.bus.redis import RedisSignalPublisher
+    from arbsniper.record import Recorder
     from arbsniper.trading.runner import Runner
 
 Consumer = Callable[[Subscription[Signal]], Coroutine[Any, Any, None]]
@@ -76,7 +77,7 @@ def describe(s: Signal) -> str:
     return (f"{s.event.upper():<6} {s.symbol:<14} buy {s.buy_exchange:<11} @ {s.buy_price:<12.6g} "
             f"sell {s.sell_exchange:<11} @ {s.sell_price:<12.6g} spread {s.spread_bps:6.1f} bps "
             f"net {s.net_bps:6.1f} bps size {s.size:.6g} profit {s.profit_quote:.2f} {s.quote_currency} "
-            f"conf {s.confidence:.0f}")
+            f"conf {s.confidence:.0f}" + (f" p_capture {s.p_capture:.2f}" if s.p_capture is not None else ""))
 
 
 class App:
@@ -111,11 +112,19 @@ class App:
             self._consumers.append((self.signals.subscribe("json"), self._json_consumer))
         if human_out is not None:
             self._consumers.append((self.signals.subscribe("log"), self._human_consumer))
+        self.recorder: Recorder | None = None  # run --record: also marks what the pipeline did
         self.runner: Runner | None = None  # the strategy runner when trading
         if trade:
             from arbsniper.trading.runner import embedded_runner
 
             self.attach_runner(embedded_runner(config, self.engine, out=human_out))
+
+    def record_to(self, recorder: Recorder) -> None:
+        """Record this run (``run --record``): the sources' frames, and marks of the engine's batches
+        and sweeps so that a replay sees the very stream this engine saw (``replay``)."""
+        self.recorder = recorder
+        recorder.mark("pipeline", time.time_ns())
+        self.sources.append(recorder)  # flushes beside the sources; closes its file when they stop
 
     def attach_runner(self, runner: Runner) -> None:
         """Trade the signals: the runner gets its own queue and reads ``self.engine``'s books."""
@@ -190,7 +199,10 @@ class App:
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(EXPIRE_EVERY_S)
-            self.engine.expire(time.time_ns())
+            now = time.time_ns()
+            if self.recorder is not None:
+                self.recorder.mark("expire", now)
+            self.engine.expire(now)
 
     async def _stats_loop(self) -> None:
         """Every few seconds: one stats line, and a warning when quotes were refused meanwhile."""
@@ -285,6 +297,11 @@ class App:
         for src in self.sources:
             if hasattr(src, "on_metadata"):
                 src.on_metadata = self.set_metadata  # and again after each refresh
+        if self.history_enabled:  # p_capture starts from the lifetimes earlier runs saw
+            from arbsniper.capture.report import recent_lifetimes
+
+            closes = await asyncio.to_thread(recent_lifetimes, self.history_file, 20_000)
+            self.engine.capture.seed(closes)
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
         producers = [
@@ -304,6 +321,8 @@ class App:
         """Whatever arrived before the stop still goes through the engine, then every open
         opportunity closes, so history holds the end of each one; then the consumers' queues close."""
         try:
+            if self.recorder is not None:
+                self.recorder.mark("drain", time.time_ns())
             self._process(self.market.drain_nowait())
             self.engine.close_all(time.time_ns())
         finally:

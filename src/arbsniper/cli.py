@@ -69,16 +69,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("arbsniper run: --live on the demo market would send real orders at simulated prices; add --dry-run",
               file=sys.stderr)
         return 2
+    recorder = None
+    if args.record:
+        from arbsniper.record import Recorder, recording_path
+
+        if args.record_rotate_mb < 0 or args.record_rotate_s < 0:
+            print("arbsniper run: --record-rotate-mb and --record-rotate-s must be >= 0", file=sys.stderr)
+            return 2
+        recorder = Recorder(recording_path(args.record, args.record_plain), rotate_bytes=int(args.record_rotate_mb * 2**20),
+                            rotate_s=args.record_rotate_s)
     # --demo: the real connectors against the local exchange simulator; else the live venues.
     try:
-        sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
-                   else live_source(config, symbols)]
+        sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True, tap=recorder) if args.demo
+                   else live_source(config, symbols, tap=recorder)]
     except NothingToWatch as exc:
         print(f"arbsniper run: {exc}", file=sys.stderr)
         return 1
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live, human_out=None if live else sys.stderr)
+    if recorder is not None:
+        app.record_to(recorder)
     if trade and args.live:
         from arbsniper.trading.cmd import live_runner
 
@@ -333,6 +344,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from arbsniper.capture.cmd import backtest
+
+    return backtest(_load(args), args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from arbsniper.capture.cmd import report
+
+    return report(_load(args), args)
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from arbsniper.sim.exchange import serve
 
@@ -364,6 +387,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
     p.add_argument("--redis", nargs="?", const="", metavar="URL",
                    help="also publish every signal to Redis (channel, history, stream); URL defaults to [redis] url")
+    p.add_argument("--record", metavar="FILE", help="also record every frame of this run to FILE (zstd: FILE.zst "
+                   "unless it ends in .gz/.zst); rotated into FILE.0001…, FILE.0002… by size or age")
+    p.add_argument("--record-rotate-mb", type=float, default=512.0, metavar="MB",
+                   help="start the next recording file after this many MB of frames (default 512; 0: never)")
+    p.add_argument("--record-rotate-s", type=float, default=3600.0, metavar="SECONDS",
+                   help="... or after this long (default 3600; 0: never)")
+    p.add_argument("--record-plain", action="store_true", help="record uncompressed JSON lines")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
@@ -482,6 +512,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="recording (from arbsniper record)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line, as run --json does")
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("backtest", help="recordings through parsers, engine, detector and the paper executor: "
+                       "lifetimes, capturable fraction, P&L, latency sweep")
+    _add_common(p)
+    p.add_argument("files", nargs="+", metavar="FILE", help="recordings (from arbsniper record / run --record)")
+    p.add_argument("--latency-ms", type=float, metavar="MS", help="order latency on every venue (default [trading] latencies)")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--plot", metavar="DIR", help="also write PNG charts and a self-contained report.html there")
+    p.set_defaults(func=cmd_backtest)
+
+    p = sub.add_parser("report", help="the backtest's analysis on the SQLite history of live runs")
+    _add_common(p)
+    p.add_argument("--since", metavar="WHEN", help="only opportunities closed since: 30m, 6h, 2d or an ISO date-time")
+    p.add_argument("--json", action="store_true", help="print the report as one JSON object")
+    p.add_argument("--plot", metavar="DIR", help="also write PNG charts and a self-contained report.html there")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("simulate", help="serve every venue's protocol locally, driven by the synthetic market")
     _add_common(p)

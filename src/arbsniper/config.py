@@ -164,6 +164,16 @@ class DemoConfig(_Section, frozen=True):
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
 
 
+class CaptureConfig(_Section, frozen=True):
+    """The capture estimator (``capture/estimator.py``): p_capture on every signal, and its gate."""
+
+    prior: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5  # p_capture of a venue pair with no history yet
+    prior_weight: NonNegativeFloat = 10.0  # how many observed lifetimes the prior is worth
+    min_instrument_history: PositiveInt = 30  # lifetimes of one instrument on a pair before it has its own estimate
+    window: PositiveInt = 500  # the newest lifetimes kept per venue pair and per instrument on it
+    min_capture: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None  # signals below this do not open
+
+
 class TradingConfig(_Section, frozen=True):
     """The strategy runner and paper executor (SPEC §8); amounts are in each leg's quote currency."""
 
@@ -171,6 +181,7 @@ class TradingConfig(_Section, frozen=True):
     latency_ms: NonNegativeFloat = 100.0  # paper: time from sending an order to its arrival at the venue
     venue_latency_ms: dict[str, NonNegativeFloat] = {}  # per-venue override of latency_ms
     min_net_bps: FiniteFloat = 0.0  # signals with a smaller net edge are not traded
+    min_capture: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None  # ... nor those with a smaller p_capture
     price_tolerance_bps: NonNegativeFloat = 5.0  # a leg's price may be this much worse than the signal's, or no trade
     max_signal_age_ms: PositiveInt = 1000  # older signals are not traded
     min_trade_notional: NonNegativeFloat = 10.0  # a trade sized below this is refused
@@ -322,6 +333,7 @@ class Config(_Section, frozen=True):
     history: HistoryConfig = HistoryConfig()
     demo: DemoConfig = DemoConfig()
     trading: TradingConfig = TradingConfig()
+    capture: CaptureConfig = CaptureConfig()
     web: WebConfig = WebConfig()
     alerts: AlertsConfig = AlertsConfig()
     zmq: ZmqConfig = ZmqConfig()

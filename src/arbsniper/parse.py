@@ -3,11 +3,14 @@
 The tool a user reaches for when a venue changes its format: each input line is one frame as
 the venue sent it; each event it holds becomes one JSON object with ``kind`` (quote, book,
 funding, status) and its fields, venue and instrument by name. Acks and pongs produce nothing;
-a bad frame produces one error line on stderr and the run goes on.
+a bad frame produces one error line on stderr and the run goes on. A binary frame (Paradex
+SBE) is given as one line ``b64:`` + its bytes in base64 (as a recording's ``frame_b64``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import time
 from collections.abc import Iterable, Sequence
 from typing import TextIO
@@ -21,6 +24,14 @@ from arbsniper.venues.base import FrameError
 from arbsniper.venues.metadata import InstrumentMeta
 
 _enc = msgspec.json.Encoder()
+BINARY_PREFIX = "b64:"  # a line holding a binary frame: this, then the frame in base64
+
+
+def _b64(line: str) -> bytes:
+    try:
+        return base64.b64decode(line[len(BINARY_PREFIX):].strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FrameError(f"not base64 after {BINARY_PREFIX!r}: {exc}") from None
 
 
 def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
@@ -64,7 +75,10 @@ def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: Text
             continue
         frames += 1
         try:
-            evs = parser.parse(frame.encode(), time.time_ns()).events  # resyncs: nothing to fetch here
+            if frame.startswith(BINARY_PREFIX):
+                evs = parser.parse_binary(_b64(frame), time.time_ns()).events
+            else:
+                evs = parser.parse(frame.encode(), time.time_ns()).events  # resyncs: nothing to fetch here
         except FrameError as exc:
             bad += 1
             err.write(f"line {n}: {exc}\n")

@@ -2,14 +2,32 @@
 
 Deterministic and as fast as it goes: one thread, file order, and the clock is the receive time
 written in the file (the engine's ``clock_ns`` and every staleness check use it). Parsers are
-built per (venue, market) as they appear, in *open* mode (every symbol in the file is parsed);
+built per (venue, market, connection) as they appear (``"market": "spot#1"`` is a venue
+market's second connection), in *open* mode (every symbol in the file is parsed);
 REST snapshot lines go to ``apply_snapshot``; status lines become the same ``VenueStatus``
 events the session emitted. Resync and reconnect requests are not acted on: what the live
 session fetched, and when it reconnected, is in the file.
+
+A live session marks every subscribed instrument of a depth-syncing venue RESYNCING ("awaiting
+the first book") at each connection, until its parser says the book synced. A replay's parsers
+are open (they know no subscription list), so the replay does the same per instrument: after
+each recorded ``up``, the first event of an instrument on that venue is preceded by that status.
+Without it a replay could trade on a quote whose book had not synced since a recorded reconnect.
+
+A recording made inside a run (``run --record``) also holds *marks* of what the live pipeline
+did with the frames: ``pipeline`` (first line), ``books`` (a session passed on the depth it held
+for the rest of a socket read), ``drain`` (the stop's last drain), ``expire`` (the 100 ms
+staleness sweep, at its time) and ``shutdown``. The live engine takes each event inside the socket
+read that carried it (``app.App._on_market``), depth once per read: with the marks the replay
+holds depth exactly as long and sweeps at the same times, so it opens and closes the same
+opportunities. Without them (``arbsniper record``) every event goes straight in.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +35,7 @@ from pathlib import Path
 from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import DOWN, UP, MarketEvent, Signal
+from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Signal, VenueStatus
 from arbsniper.record import read_records
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
@@ -37,8 +55,16 @@ class ReplayStats:
     bad_by_venue: dict[str, int] = field(default_factory=dict)
 
 
-def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> ReplayStats:
-    """Feed a recording through parsers and engine; signals go to ``emit`` in order."""
+def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callable[[Signal], None], *,
+           before: Callable[[int], None] | None = None,
+           on_engine: Callable[[Engine], None] | None = None) -> ReplayStats:
+    """Feed a recording through parsers and engine; signals go to ``emit`` in order.
+
+    ``path`` may be the parts of one rotated recording, in order: they are read as one stream.
+
+    ``before(t)`` is called ahead of each record received at ``t`` (file time), so a backtest
+    can act on the market as it stood just before then; ``on_engine`` receives the engine.
+    """
     symbols = SymbolMap()
     stats = ReplayStats()
     now = [0]
@@ -49,12 +75,17 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
         emit(s)
 
     engine = Engine(symbols, config, on_signal, clock_ns=lambda: now[0])
+    if on_engine is not None:
+        on_engine(engine)
     venues: dict[tuple[str, str], Venue] = {}
+    announced: dict[tuple[str, str], set[int]] = {}  # instruments marked awaiting since the last "up"
     shape = (0, 0)
     on_event = engine.on_event
     last_expire = 0
+    queue: _Direct | None = None  # the live engine's input, from a "pipeline" mark on
+    held: dict[tuple[str, str], dict[int, Book]] = {}  # depth a live session held until its "books" flush
 
-    def feed(events: Sequence[MarketEvent]) -> None:
+    def process(events: Sequence[MarketEvent]) -> None:
         nonlocal shape
         if (len(symbols.venues), len(symbols.instruments)) != shape:
             engine.grow()
@@ -63,48 +94,147 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
             on_event(ev)
         stats.events += len(events)
 
-    for rec in read_records(path):
+    def emit_direct(key: tuple[str, str], events: Sequence[MarketEvent]) -> None:
+        # The session's _emit: straight to the queue; a snapshot replaces held depth of its instrument.
+        if queue is None:
+            process(events)
+            return
+        pending = held.get(key)
+        for ev in events:
+            if pending and type(ev) is Book:
+                pending.pop(ev.instrument, None)
+            queue.push(ev)
+
+    def emit_frame(key: tuple[str, str], events: Sequence[MarketEvent]) -> None:
+        # The session's on_data: depth held per instrument until the flush, a status flushes it first.
+        if queue is None:
+            process(events)
+            return
+        pending = held.setdefault(key, {})
+        for ev in events:
+            if type(ev) is Book:
+                pending[ev.instrument] = ev
+                continue
+            if pending and type(ev) is VenueStatus:
+                flush(key)
+            queue.push(ev)
+
+    def flush(key: tuple[str, str]) -> None:
+        pending = held.pop(key, None)
+        if pending and queue is not None:
+            for b in pending.values():
+                queue.push(b)
+
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    for rec in itertools.chain.from_iterable(read_records(p) for p in paths):
         stats.records += 1
         t = rec.recv_ns
+        if before is not None:
+            before(t)
         now[0] = t
         if not stats.first_ns:
             stats.first_ns = t
         stats.last_ns = t
         key = (rec.venue, rec.market)
+        if rec.mark is not None:
+            if rec.mark == "pipeline":
+                queue = _Direct(process)
+            elif queue is None:
+                continue
+            elif rec.mark == "drain":
+                process(queue.drain_nowait())
+            elif rec.mark == "books":
+                flush(key)
+            elif rec.mark == "expire":
+                engine.expire(t)
+            elif rec.mark == "shutdown":
+                break
+            continue
         venue = venues.get(key)
         if venue is None:
+            market = rec.market.partition("#")[0]  # "spot#1": the second connection of a venue market
             try:
-                cls = venue_class(rec.venue, rec.market)
+                cls = venue_class(rec.venue, market)
             except ValueError as exc:
-                raise ValueError(f"{path}: {exc}") from None
-            venue = venues[key] = cls(rec.market, symbols)
+                raise ValueError(f"{paths[0]}: {exc}") from None
+            venue = venues[key] = cls(market, symbols, metadata=rec.meta or ())
+            announced[key] = set()
+            if rec.meta is not None:
+                continue
             if rec.status is None:  # a foreign recording without connection lines: it was up
-                feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
+                emit_direct(key, [venue.status(UP, "connected", t), *venue.on_connected(t).events])
+        if rec.meta is not None:
+            venue.metadata.update({m.native_symbol: m for m in rec.meta})
+            continue
         if rec.status is not None:
             if rec.status == "up":
-                feed([venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
+                announced[key] = set()
+                emit_direct(key, [venue.status(UP, rec.reason or "connected", t), *venue.on_connected(t).events])
             else:
-                feed([venue.status(DOWN, rec.reason or "down", t)])
+                emit_direct(key, [venue.status(DOWN, rec.reason or "down", t)])
             continue
+        events: Sequence[MarketEvent]
         try:
             if rec.rest is not None:
                 iid = snapshot_instrument(venue, rec.rest)
                 events = venue.apply_snapshot(iid, rec.frame, t).events if iid is not None else ()
+            elif rec.frame_b64 is not None:
+                stats.frames += 1
+                events = venue.parse_binary(base64.b64decode(rec.frame_b64), t).events
             else:
                 stats.frames += 1
                 events = venue.parse(rec.frame, t).events
-        except FrameError:
+            if events and venue.book_sync:
+                events = awaiting_first_book(venue, announced[key], events, t)
+        except (FrameError, binascii.Error):
             stats.bad_frames += 1
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
         if events:
-            feed(events)
-        if t - last_expire >= EXPIRE_EVERY_NS:  # as the live app does every 100 ms, on file time
+            if rec.rest is not None:
+                emit_direct(key, events)
+            else:
+                emit_frame(key, events)
+        if queue is None and t - last_expire >= EXPIRE_EVERY_NS:  # as the live app does every 100 ms, on file time
             last_expire = t
             engine.expire(t)
+    if queue is not None:  # what the live run drained at its stop
+        for key in list(held):
+            flush(key)
+        process(queue.drain_nowait())
     engine.close_all(now[0])
     stats.signals = len(counted)
     return stats
+
+
+class _Direct:
+    """The live engine's input after a ``pipeline`` mark: each event processed as it is pushed, as
+    the embedded app does inside the socket read (no queue to wait in, nothing left to drain)."""
+
+    __slots__ = ("_process",)
+
+    def __init__(self, process: Callable[[Sequence[MarketEvent]], None]) -> None:
+        self._process = process
+
+    def push(self, ev: MarketEvent) -> None:
+        self._process((ev,))
+
+    def drain_nowait(self) -> tuple[MarketEvent, ...]:
+        return ()
+
+
+def awaiting_first_book(venue: Venue, announced: set[int], events: Sequence[MarketEvent],
+                        t: int) -> Sequence[MarketEvent]:
+    """``events``, each instrument new since the connection opened preceded by RESYNCING, as live."""
+    new: list[MarketEvent] | None = None
+    for ev in events:
+        iid = getattr(ev, "instrument", -1)
+        if iid >= 0 and iid not in announced:
+            announced.add(iid)
+            if new is None:
+                new = []
+            new.append(VenueStatus(venue.venue_id, RESYNCING, "awaiting the first book", t, venue.kind, iid))
+    return events if new is None else [*new, *events]
 
 
 def snapshot_instrument(venue: Venue, rest_path: str) -> int | None:

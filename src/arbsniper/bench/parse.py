@@ -31,8 +31,9 @@ class _Collect:
     def __init__(self) -> None:
         self.records: list[Record] = []
 
-    def frame(self, venue: str, market: str, recv_ns: int, text: str) -> None:
-        self.records.append(Record(venue, market, recv_ns, text))
+    def frame(self, venue: str, market: str, recv_ns: int, text: str | bytes) -> None:
+        # A binary frame (Paradex SBE) comes as bytes: kept as text, as before (timed through ``parse``).
+        self.records.append(Record(venue, market, recv_ns, text if isinstance(text, str) else text.decode("utf-8", "replace")))
 
     def rest(self, venue: str, market: str, recv_ns: int, path: str, body: str) -> None:
         self.records.append(Record(venue, market, recv_ns, body, rest=path))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
+from arbsniper.capture.estimator import CaptureEstimator
 from arbsniper.config import Config
 from arbsniper.engine.detector import Detector
 from arbsniper.engine.lifecycle import SHUTDOWN, Lifecycle
@@ -36,14 +37,17 @@ class Engine:
         self.config = config
         self.conversion = Conversion(symbols, config)  # registers the rate source instruments
         self.state = MarketState(symbols, config)
-        self.lifecycle = Lifecycle(symbols, config, emit, clock_ns)
-        self.detector = Detector(self.state, self.conversion, config, self.lifecycle.open, self.lifecycle.open_keys)
+        self.capture = CaptureEstimator(symbols, config)  # p_capture per pair, learned from closes
+        self.lifecycle = Lifecycle(symbols, config, emit, clock_ns, capture=self.capture)
+        self.detector = Detector(self.state, self.conversion, config, self.lifecycle.open, self.lifecycle.open_keys,
+                                 capture=self.capture.p)
         self.lifecycle.closing = self.detector.closing_metrics  # a close says the net it ended at
         self.events = 0
 
     def grow(self) -> None:
         """Take in venues and instruments added to the symbol map since construction."""
         self.conversion.grow(self.symbols)
+        self.capture.grow()
         self.state.grow()
         self.lifecycle.grow()
         self.detector.grow()

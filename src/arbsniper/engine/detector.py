@@ -30,7 +30,7 @@ the conversion rate (if the currencies differ) is usable, and
                    (funding_delta = rate_B − rate_A per 8 h)                ≥ min_confidence
 
 and the spread is below ``max_sane_spread_bps`` (beyond it the pair is *suspect*: counted, never
-signalled).
+signalled), and, with ``[capture] min_capture`` set, p_capture[ia][a][b] ≥ min_capture (one table read).
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class Detector:
     """Judges the pairs one update touches; returns verdicts, changes nothing but its own counters."""
 
     def __init__(self, state: MarketState, conversion: Conversion, config: Config,
-                 open_pairs: Mapping[int, OpenOpportunity], open_keys: Sequence[Sequence[Set[int]]]) -> None:
+                 open_pairs: Mapping[int, OpenOpportunity], open_keys: Sequence[Sequence[Set[int]]],
+                 capture: Sequence[Sequence[Sequence[float]]] | None = None) -> None:
         d = config.detector
         self.state = state
         self.conv = conversion
@@ -64,6 +65,8 @@ class Detector:
         self.max_sane_bps = d.max_sane_spread_bps
         self.slippage_bps = d.slippage_bps
         self.max_notional = d.max_notional
+        self.capture: Sequence[Sequence[Sequence[float]]] = capture or ()  # p_capture by [buy instrument][buy venue][sell venue] (capture estimator)
+        self.min_capture = config.capture.min_capture if capture is not None else None
         self.holding_bps = d.holding_hours * 1e4  # per-hour rate × this = bps over the holding period
         self.siblings: list[list[int]] = []
         self.rejected: dict[str, int] = {}
@@ -288,6 +291,8 @@ class Detector:
             and fd8 < self.min_funding_delta
         ):
             return lc.FUNDING_BELOW_MIN
+        if self.min_capture is not None and self.capture[ia][a][b] < self.min_capture:
+            return lc.LOW_CAPTURE
         return Metrics(
             spread_bps=spread_bps,
             fees_bps=fees_bps,

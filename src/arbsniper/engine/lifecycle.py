@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from arbsniper.config import Config
 from arbsniper.engine.verdicts import Metrics, Verdict
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Signal
+
+if TYPE_CHECKING:
+    from arbsniper.capture.estimator import CaptureEstimator
 
 # Close reasons (and the reasons a pair fails to qualify).
 SPREAD_GONE = "spread_gone"
@@ -29,6 +33,7 @@ INSTRUMENT_HALTED = "instrument_halted"  # the venue halted or delisted one leg'
 NO_QUOTE = "no_quote"  # a slot's quote was cleared (crossed or invalid update)
 RATE_UNAVAILABLE = "rate_unavailable"  # conversion rate missing, stale or depegged
 SUSPECT = "suspect"  # spread beyond max_sane_spread_bps: never tradable
+LOW_CAPTURE = "low_capture"  # p_capture below [capture] min_capture
 TOO_SMALL = "too_small"  # below lot size or minimum notional
 LOW_CONFIDENCE = "low_confidence"
 FUNDING_BELOW_MIN = "funding_below_min"
@@ -76,9 +81,11 @@ class Lifecycle:
         config: Config,
         emit: Callable[[Signal], None],
         clock_ns: Callable[[], int] = time.time_ns,
+        capture: CaptureEstimator | None = None,
     ) -> None:
         self.symbols = symbols
         self.emit = emit
+        self.capture = capture  # learns from each close; its table gives each signal's p_capture
         self.clock_ns = clock_ns
         self.update_min_bps = config.detector.update_min_bps
         self.update_min_size = config.detector.update_min_size_pct / 100.0
@@ -162,6 +169,8 @@ class Lifecycle:
         duration_ms = max(0, (now_ns - o.opened_ns) // 1_000_000)
         m = o.metrics if self.closing is None else self.closing(o, now_ns, reason)
         self.emit(self._signal(key, o, "close", m, now_ns, reason, duration_ms))
+        if self.capture is not None and reason != SHUTDOWN:  # a shutdown cuts a lifetime short: not one
+            self.capture.observe(o.buy_instrument, o.buy_venue, o.sell_venue, (now_ns - o.opened_ns) / 1e6)
 
     def close_all(self, now_ns: int, reason: str = SHUTDOWN) -> None:
         """Close every open opportunity (clean shutdown), so history has each one's end."""
@@ -178,6 +187,9 @@ class Lifecycle:
         spread_bps = m.spread_bps
         buy_price = m.buy_price
         sell_price = m.sell_price
+        cap = self.capture
+        p = cap.p[o.buy_instrument][o.buy_venue][o.sell_venue] if cap is not None else None
+        expected = None if p is None else p * m.net_bps - (1.0 - p) * m.fees_bps  # estimator's rule
         return Signal(
             action=action,
             symbol=symbol,
@@ -207,6 +219,8 @@ class Lifecycle:
             quote_currency=quote_ccy,
             conversion_rate=m.conversion_rate,
             funding_delta=m.funding_delta,
+            p_capture=p,
+            expected_net_bps=expected,
         )
 
     def _pair_names(self, o: OpenOpportunity) -> tuple[str, str, str, str, str, str]:

@@ -36,6 +36,7 @@ PRICE_MOVED = "price_moved"
 BOOK_INVALID = "book_invalid"
 LEDGER_ERROR = "ledger_error"
 BELOW_MIN_EDGE = "below_min_edge"
+LOW_CAPTURE = "low_capture"  # p_capture below [trading] min_capture
 
 DAY_NS = 86_400 * 1_000_000_000
 

@@ -249,7 +249,12 @@ class Runner:
         if s.event not in ("open", "update"):
             return None
         self.signals_seen += 1
-        plan = self.plan(s) if s.net_bps >= self.cfg.min_net_bps else rk.BELOW_MIN_EDGE
+        if s.net_bps < self.cfg.min_net_bps:
+            plan: Plan | str = rk.BELOW_MIN_EDGE
+        elif self.cfg.min_capture is not None and (s.p_capture is None or s.p_capture < self.cfg.min_capture):
+            plan = rk.LOW_CAPTURE  # [trading] min_capture: too likely gone before both legs land
+        else:
+            plan = self.plan(s)
         if isinstance(plan, str):
             self.refused[plan] += 1
             self._refused_unflushed[plan] += 1

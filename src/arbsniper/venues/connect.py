@@ -175,6 +175,11 @@ class ConnectorSource:
         self.halts = 0
         # Told each refreshed listing of the running instruments (the app re-sizes the engine and trader).
         self.on_metadata: Callable[[list[InstrumentMeta]], None] | None = None
+        seen: dict[tuple[str, str], int] = {}
+        for s in self.sessions:  # a recording keeps a venue market's connections apart: spot, spot#1, …
+            k = seen[(s.venue.name, s.venue.market)] = seen.get((s.venue.name, s.venue.market), -1) + 1
+            if k:
+                s.tap_market = f"{s.venue.market}#{k}"
 
     async def run(self, sink: EventSink) -> None:
         async with asyncio.TaskGroup() as tg:

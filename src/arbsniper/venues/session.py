@@ -54,7 +54,9 @@ logging.getLogger("picows").setLevel(logging.WARNING)  # per-connection INFO lin
 class FrameTap(Protocol):
     """Receives everything a session receives, as received (``arbsniper record``)."""
 
-    def frame(self, venue: str, market: str, recv_ns: int, text: str) -> None: ...
+    def frame(self, venue: str, market: str, recv_ns: int, text: str | bytes) -> None:
+        """A text frame as ``str``; a binary frame (Paradex SBE) as the ``bytes`` received."""
+        ...
 
     def rest(self, venue: str, market: str, recv_ns: int, path: str, body: str) -> None: ...
 
@@ -218,6 +220,9 @@ class VenueSession:
         self.venue = venue
         self.policy = policy or ReconnectPolicy()
         self.tap = tap
+        # What the tap calls this connection's market: "spot", or "spot#1", "spot#2" … for the
+        # further connections of one venue market (set by ConnectorSource), so a replay keeps them apart.
+        self.tap_market = venue.market
         self.rng = random.Random(seed)
         self.warn_interval_s = warn_interval_s
         self.connect_timeout_s = connect_timeout_s
@@ -266,7 +271,7 @@ class VenueSession:
             return
         finally:
             if self.tap is not None:
-                self.tap.frame(venue.name, venue.market, recv_ns, data.decode("utf-8", "replace"))
+                self.tap.frame(venue.name, self.tap_market, recv_ns, data if binary else data.decode("utf-8", "replace"))
         events = parsed.events
         if events:
             st.events += len(events)
@@ -298,6 +303,10 @@ class VenueSession:
     def _flush_books(self) -> None:
         self._flush_scheduled = False
         books, self._books = self._books, {}
+        if books and self.tap is not None:
+            mark = getattr(self.tap, "mark", None)  # a replay holds depth exactly as long
+            if mark is not None:
+                mark("books", time.time_ns(), self.venue.name, self.tap_market)
         sink = self._sink
         for book in books.values():
             sink(book)
@@ -350,7 +359,7 @@ class VenueSession:
             st.state = "down"
             now_ns = time.time_ns()
             if self.tap is not None:
-                self.tap.status(self.venue.name, self.venue.market, now_ns, "down", reason)
+                self.tap.status(self.venue.name, self.tap_market, now_ns, "down", reason)
             self._emit([self.venue.status(DOWN, reason, now_ns)])
             log.warning("%s: down: %s", self._label, reason)
 
@@ -390,7 +399,10 @@ class VenueSession:
         self._resync_inflight.clear()
         self.pacer.reset()
         if self.tap is not None:
-            self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
+            record_meta = getattr(self.tap, "metadata", None)  # a recording keeps the units its frames are in
+            if record_meta is not None and st.connects == 1 and venue.metadata:
+                record_meta(venue.name, self.tap_market, now_ns, list(venue.metadata.values()))
+            self.tap.status(venue.name, self.tap_market, now_ns, "up", "connected")
         st.state = "up"
         # The connection first, then what the venue says of each instrument (awaiting its book).
         started = venue.on_connected(now_ns)
@@ -560,7 +572,7 @@ class VenueSession:
                 continue
             recv_ns = time.time_ns()
             if self.tap is not None:
-                self.tap.rest(venue.name, venue.market, recv_ns, path, body.decode("utf-8", "replace"))
+                self.tap.rest(venue.name, self.tap_market, recv_ns, path, body.decode("utf-8", "replace"))
             try:
                 parsed = venue.apply_snapshot(iid, body, recv_ns)
             except FrameError as exc:

@@ -1,0 +1,1 @@
+"""Is it catchable? Backtests on recordings, a report on history, and the capture estimator."""
