@@ -11,7 +11,7 @@ move is published on the venue's own channels (BBO and depth as the venue has th
 one BBO frame and one depth frame per move on most venues): a liquid alt on a major venue
 changes its top of book a few times a second; steadier books would only lower the load.
 
-Each size runs in a fresh process so peak RSS is that size's own.
+Each size runs in a fresh process so peak RSS (``VmHWM``) is that size's own.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 
 RATE_PER_INSTRUMENT = 4.0  # market moves per listing per second (see the module docstring)
 SIZES = (25, 100, 300)
-WARMUP_S = 2.0
+WARMUP_S = 2.0  # after every connection has streamed
+WARMUP_MAX_S = 60.0
 
 
 def _listings(n: int) -> list[Any]:
@@ -145,7 +146,14 @@ async def _measure(n: int, seconds: float, rate: float) -> dict[str, Any]:
 
         source = ConnectorSource(_venues(symbols, urls, listings))
         task = asyncio.create_task(source.run(sink))
+        # Warm-up: every connection subscribed and streaming (pacing at 300 instruments takes a
+        # while on some venues), then a little more; at most WARMUP_MAX_S.
+        t_start = time.monotonic()
+        while time.monotonic() - t_start < WARMUP_MAX_S and any(sess.stats.frames == 0 for sess in source.sessions):
+            await asyncio.sleep(0.5)
         await asyncio.sleep(WARMUP_S)
+        warmup = time.monotonic() - t_start
+        silent = sum(1 for sess in source.sessions if sess.stats.frames == 0)
 
         def counts() -> tuple[int, int]:
             return sum(s.stats.frames for s in source.sessions), sum(s.stats.events for s in source.sessions)
@@ -160,6 +168,10 @@ async def _measure(n: int, seconds: float, rate: float) -> dict[str, Any]:
         keep[0] = False
         cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
         frames1, events1 = counts()
+        per_session: dict[str, int] = {}
+        for sess in source.sessions:
+            key = f"{sess.venue.name}:{sess.venue.market}"
+            per_session[key] = per_session.get(key, 0) + sess.stats.frames
         recv1 = received[0]
         sim_conn.send("count")
         sent1 = await loop.run_in_executor(None, sim_conn.recv)
@@ -184,8 +196,23 @@ async def _measure(n: int, seconds: float, rate: float) -> dict[str, Any]:
         "receive_signal_p99_us": round(lat[min(len(lat) - 1, int(len(lat) * 0.99))], 1) if lat else None,
         # depth the sessions coalesced (a newer book of the same instrument in the same socket read)
         "conflation_drops": (events1 - events0) - (recv1 - recv0),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "connections": len(source.sessions), "silent_connections": silent, "warmup_s": round(warmup, 1),
+        "frames_by_venue": per_session,
+        "peak_rss_mb": _peak_rss_mb(),
     }
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS. ``VmHWM`` belongs to the process image (``ru_maxrss`` keeps the
+    peak of the parent that forked it, so a big parent would show in every row)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def bench_scale(sizes: tuple[int, ...] = SIZES, seconds: float = 8.0, rate: float = RATE_PER_INSTRUMENT,
@@ -203,7 +230,7 @@ def bench_scale(sizes: tuple[int, ...] = SIZES, seconds: float = 8.0, rate: floa
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=_client_child, args=(n, seconds, r, child), daemon=False)
         proc.start()
-        if not parent.poll(seconds + 120):
+        if not parent.poll(seconds + WARMUP_MAX_S + 120):
             proc.kill()
             raise RuntimeError(f"scale run of {n} instruments did not finish")
         rows.append(parent.recv())

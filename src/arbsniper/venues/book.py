@@ -1,8 +1,9 @@
 """The L2 toolkit every venue with a depth book uses, and the simulators too.
 
-- ``L2Book``: a venue's full book, rebuilt from snapshot + deltas; connectors emit ``model.Book``
-  events holding only its top levels. Raw price/size strings are kept beside the floats because
-  OKX and Bitget checksum the *original* strings.
+- ``L2Book``: a venue's full book, rebuilt from snapshot + deltas (one validated call per side:
+  ``apply_bids`` / ``apply_asks``, or ``apply_raw_*`` for string levels); connectors emit
+  ``model.Book`` events holding only its top levels. Raw ``"price:size"`` strings are kept beside
+  the floats because OKX and Bitget checksum the *original* strings.
 - ``checksum_crc32``: the signed CRC32 of the top levels, interleaved ``bidPx:bidSz:askPx:askSz``
   (OKX, Bitget; their simulators compute it with the same function).
 - ``DeltaBuffer``: deltas kept per instrument while its REST snapshot is on the way (Binance,
