@@ -214,8 +214,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     from arbsniper.parse import parse_stream
 
-    with (open(args.file, encoding="utf-8") if args.file else sys.stdin) as fh:
-        frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
+    try:
+        fh = open(args.file, "rb") if args.file else sys.stdin.buffer  # noqa: SIM115 -- bytes: invalid UTF-8 is a bad frame
+    except OSError as exc:
+        print(f"arbsniper parse: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    with fh:
+        try:
+            frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
+        except (OSError, ValueError) as exc:  # a directory given as the file, a market the venue lacks
+            print(f"arbsniper parse: {exc}", file=sys.stderr)
+            return 2
     print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
     return 0
 
@@ -257,7 +266,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def emit(s: object) -> None:
         out.write(signal_to_json(s).decode() + "\n" if args.json else describe(s) + "\n")  # type: ignore[arg-type]
 
-    st = replay(args.file, config, emit)
+    def bad(n: int, why: str) -> None:
+        print(f"{args.file}:{n}: {why}", file=sys.stderr)
+
+    try:
+        st = replay(args.file, config, emit, bad)
+    except OSError as exc:
+        print(f"arbsniper replay: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"arbsniper replay: {exc}", file=sys.stderr)
+        return 2
     span = (st.last_ns - st.first_ns) / 1e9
     print(f"replayed {st.records} records ({st.frames} frames, {span:.1f} s of market time): {st.events} events, "
           f"{st.signals} signals, {st.bad_frames} bad frames", file=sys.stderr)

@@ -3,7 +3,9 @@
 The tool a user reaches for when a venue changes its format: each input line is one frame as
 the venue sent it; each event it holds becomes one JSON object with ``kind`` (quote, book,
 funding, status) and its fields, venue and instrument by name. Acks and pongs produce nothing;
-a bad frame produces one error line on stderr and the run goes on.
+a bad frame (malformed, deeply nested, invalid UTF-8, invalid values) produces one error line
+on stderr naming its line number, and the run goes on. Lines are read as bytes, as a session
+receives them: invalid UTF-8 is the parser's to reject, not a crash of the reader.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import msgspec
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import MARKET_NAMES, STATE_NAMES, Book, Funding, MarketEvent, Quote, VenueStatus
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.base import FrameError
+from arbsniper.venues.base import REJECTED
 
 _enc = msgspec.json.Encoder()
 
@@ -44,8 +46,9 @@ def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
             "recv_ts_ns": ev.recv_ts_ns}
 
 
-def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: TextIO, err: TextIO) -> tuple[int, int, int]:
-    """Parse frames line by line; returns (frames, events, bad frames)."""
+def parse_stream(venue: str, market: str | None, lines: Iterable[bytes | str], out: TextIO,
+                 err: TextIO) -> tuple[int, int, int]:
+    """Parse frames line by line (bytes, or text); returns (frames, events, bad frames)."""
     info = REGISTRY.get(venue)
     if info is None:
         raise ValueError(f"unknown venue {venue!r} (known: {', '.join(REGISTRY)})")
@@ -54,13 +57,13 @@ def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: Text
     parser = info.venue_class(market)(market, symbols)  # open: every symbol in the input is parsed
     frames = events = bad = 0
     for n, line in enumerate(lines, 1):
-        frame = line.rstrip("\r\n")
+        frame = (line.encode() if isinstance(line, str) else line).rstrip(b"\r\n")
         if not frame.strip():
             continue
         frames += 1
         try:
-            evs = parser.parse(frame.encode(), time.time_ns()).events  # resyncs: nothing to fetch here
-        except FrameError as exc:
+            evs = parser.parse(frame, time.time_ns()).events  # resyncs: nothing to fetch here
+        except REJECTED as exc:
             bad += 1
             err.write(f"line {n}: {exc}\n")
             continue

@@ -18,9 +18,9 @@ from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, UP, MarketEvent, Signal
-from arbsniper.record import read_records
+from arbsniper.record import numbered_records
 from arbsniper.venues import venue_class
-from arbsniper.venues.base import FrameError, Venue
+from arbsniper.venues.base import REJECTED, Venue
 
 EXPIRE_EVERY_NS = 100_000_000
 
@@ -30,15 +30,19 @@ class ReplayStats:
     records: int = 0
     frames: int = 0
     events: int = 0
-    bad_frames: int = 0
+    bad_frames: int = 0  # frames the parsers rejected, and lines that are not records
     signals: int = 0
     first_ns: int = 0
     last_ns: int = 0
     bad_by_venue: dict[str, int] = field(default_factory=dict)
 
 
-def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> ReplayStats:
-    """Feed a recording through parsers and engine; signals go to ``emit`` in order."""
+def replay(path: str | Path, config: Config, emit: Callable[[Signal], None],
+           on_bad: Callable[[int, str], None] | None = None) -> ReplayStats:
+    """Feed a recording through parsers and engine; signals go to ``emit`` in order.
+
+    A damaged line (not a record) or a frame the parser rejects is counted in ``bad_frames`` and
+    reported to ``on_bad`` as (line number, reason); the replay goes on."""
     symbols = SymbolMap()
     stats = ReplayStats()
     now = [0]
@@ -63,7 +67,12 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
             on_event(ev)
         stats.events += len(events)
 
-    for rec in read_records(path):
+    def bad(n: int, why: str) -> None:
+        stats.bad_frames += 1
+        if on_bad is not None:
+            on_bad(n, why)
+
+    for n, rec in numbered_records(path, bad):
         stats.records += 1
         t = rec.recv_ns
         now[0] = t
@@ -76,7 +85,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
             try:
                 cls = venue_class(rec.venue, rec.market)
             except ValueError as exc:
-                raise ValueError(f"{path}: {exc}") from None
+                raise ValueError(f"{path}:{n}: {exc}") from None
             venue = venues[key] = cls(rec.market, symbols)
             if rec.status is None:  # a foreign recording without connection lines: it was up
                 feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
@@ -93,8 +102,8 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None]) -> 
             else:
                 stats.frames += 1
                 events = venue.parse(rec.frame, t).events
-        except FrameError:
-            stats.bad_frames += 1
+        except REJECTED as exc:
+            bad(n, f"{rec.venue} {rec.market}: {exc}")
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
         if events:

@@ -54,6 +54,15 @@ class FrameError(ValueError):
     """A frame that is not valid market data for this venue (counted and skipped by the session)."""
 
 
+# What a parser may raise on a hostile frame besides its own FrameError: msgspec's decoders raise
+# RecursionError on deeply nested JSON (3,000 nested objects in a skipped field) and DecodeError
+# on invalid UTF-8 inside a string a first pass skipped. Callers of ``parse`` / ``apply_snapshot``
+# catch this tuple: one except clause costs nothing per frame, a wrapper around every parser would.
+REJECTED: tuple[type[BaseException], ...] = (
+    FrameError, RecursionError, msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
     """How a connection is kept alive and how a dead one is noticed.
