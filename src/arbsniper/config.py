@@ -444,6 +444,12 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"config file {p} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {p} is a directory") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:  # TOML is UTF-8
+            raise ConfigError(f"config file {p} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
     for key, keypath, value in _env_overrides(environ):
