@@ -78,6 +78,9 @@ class DetectorConfig(_Section, frozen=True):
     max_notional: PositiveFloat = 10_000.0  # in the buy leg's quote currency
     holding_hours: NonNegativeFloat = 8.0  # horizon over which funding is expected to accrue
     max_sane_spread_bps: FiniteFloat = 500.0  # beyond this a spread is suspect, never tradable
+    # A funding rate beyond this (fraction per the venue's funding interval) is a rejected frame:
+    # real caps are a few percent per interval; NaN, 1e300 or a percent read as a fraction are not.
+    max_abs_funding_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.05
     update_min_bps: NonNegativeFloat = 2.0  # an open opportunity is re-announced when net moves this much
     update_min_size_pct: NonNegativeFloat = 25.0  # ... or when its size moves by this percentage
     deny: list[str] = []  # unified instruments never signalled

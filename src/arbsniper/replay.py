@@ -87,6 +87,7 @@ def replay(path: str | Path, config: Config, emit: Callable[[Signal], None],
             except ValueError as exc:
                 raise ValueError(f"{path}:{n}: {exc}") from None
             venue = venues[key] = cls(rec.market, symbols)
+            venue.max_abs_funding_rate = config.detector.max_abs_funding_rate
             if rec.status is None:  # a foreign recording without connection lines: it was up
                 feed([venue.status(UP, "connected", t), *venue.on_connected(t).events])
         if rec.status is not None:

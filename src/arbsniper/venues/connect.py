@@ -76,6 +76,8 @@ def build_venues(
         step = cls.max_instruments_per_connection
         for i in range(0, len(insts), step):
             out.append(cls(market, symbols, insts[i : i + step], base_url=base_url, rest_url=rest_url))
+    for venue in out:
+        venue.max_abs_funding_rate = config.detector.max_abs_funding_rate
     return out
 
 
