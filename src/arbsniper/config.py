@@ -212,6 +212,11 @@ class WebConfig(_Section, frozen=True):
     state_hz: Rate = 5.0  # matrix, venue health, counters and chart points per second
     closed_keep: PositiveInt = 200  # recently closed opportunities kept for the page
     chart_seconds: PositiveInt = 120  # spread chart window
+    # Host names answered besides loopback ones (a loopback bind answers only those: DNS rebinding);
+    # on a wider bind, empty = any Host (the token guards it).
+    allowed_hosts: list[str] = []
+    # Origins (scheme://host[:port]) allowed to open /ws and socket.io besides the dashboard's own.
+    allowed_origins: list[str] = []
 
 
 class AlertsConfig(_Section, frozen=True):
