@@ -9,16 +9,19 @@ are started by ``sim/launch.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Iterable
 
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap, parse_instrument
 from arbsniper.model import MARKET_NAMES
+from arbsniper.runtime import SHUTDOWN_S
 from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import EventSink, MarketSource, Venue
 from arbsniper.venues.session import FrameTap, VenueSession
+
+log = logging.getLogger("arbsniper.venues")
 
 
 def default_instruments(venue: str, market: str, bases: Iterable[str]) -> list[str]:
@@ -107,10 +110,12 @@ async def run_for(source: MarketSource, sink: EventSink, duration: float | None)
     """Run a source until ``duration`` elapses (or for ever), then cancel it cleanly."""
     task = asyncio.create_task(source.run(sink))
     try:
-        await asyncio.wait_for(asyncio.shield(task), duration) if duration else await task
-    except TimeoutError:
-        pass
+        await asyncio.wait([task], timeout=duration)
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Bounded: a source that does not end when cancelled must not hang the command.
+        done, _ = await asyncio.wait([task], timeout=SHUTDOWN_S)
+        if not done:
+            log.error("source did not stop within %.0f s of being cancelled; leaving it", SHUTDOWN_S)
+        elif not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
