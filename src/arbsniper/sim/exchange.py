@@ -135,7 +135,7 @@ def fault_refusal(server: type[SimVenueServer], fault: str) -> str | None:
     if fault == "bad-checksum" and not server.has_checksum:
         return f"{server.venue} books carry no checksum"
     if fault == "mute-pongs" and not server.has_pings:
-        return f"{server.venue} keeps connections alive without ping/pong (no pong to mute)"
+        return f"{server.venue} clients send no pings (the venue pings, or a heartbeat channel): no pong to mute"
     return None
 
 
