@@ -92,3 +92,16 @@ def test_parse_cli_missing_file_and_directory_are_one_line_errors(tmp_path: Path
     assert main(["parse", "--venue", "binance", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "Is a directory" in err and err.strip().count("\n") == 0
+
+
+def test_parse_reads_invalid_utf8_on_stdin_without_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    proc = subprocess.run([sys.executable, "-m", "arbsniper.cli", "parse", "--venue", "coinbase", "--market", "spot"],
+                          input=b"\xff\xfe\n" + DEEP_OBJECT + b"\n" + GOOD_TICKER + b"\n", capture_output=True, timeout=60,
+                          env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert b"line 1:" in proc.stderr and b"line 2:" in proc.stderr and b"3 frames, 1 events, 2 bad" in proc.stderr
