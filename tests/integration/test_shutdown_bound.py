@@ -161,3 +161,43 @@ async def test_shutdown_is_bounded_for_a_producer_that_swallows_its_cancellation
                                   SHUTDOWN_S)
     assert code == 1 and swallowed == [1]
     assert time.monotonic() - t0 < SHUTDOWN_S
+
+
+async def test_a_hostile_snapshot_body_is_a_failed_fetch_retried_until_the_book_syncs(sim: Simulator) -> None:
+    """A REST snapshot body nested 3,000 deep (RecursionError in the decoder) is counted and the
+    fetch retried, instead of killing the resync and leaving the book resyncing for ever."""
+    import aiohttp
+    from aiohttp import web
+
+    from arbsniper.model import RESYNCING
+
+    ws, rest = sim.urls()["binance"]
+    served: list[str] = []
+
+    async def relay(request: web.Request) -> web.Response:
+        served.append(request.path_qs)
+        if len(served) == 1:
+            return web.Response(body=b'{"a":' * 3000 + b"1" + b"}" * 3000, content_type="application/json")
+        async with aiohttp.ClientSession() as http, http.get(rest.replace("/{market}", "") + request.path_qs) as resp:
+            return web.Response(body=await resp.read(), status=resp.status, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", relay)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        session, events = _session(ws, f"http://127.0.0.1:{port}/{{market}}")
+        task = asyncio.create_task(session.run(events.append))
+
+        def synced() -> bool:
+            states = [e.state for e in events if isinstance(e, VenueStatus) and e.instrument >= 0]
+            return RESYNCING in states and states[-1] == UP
+
+        await _until(synced, "the book synced after the hostile snapshot")
+        assert len(served) >= 2 and "RecursionError" in session.stats.last_bad_frame
+        await _cancel_within_bound(task, session)
+    finally:
+        await runner.cleanup()

@@ -471,10 +471,12 @@ class VenueSession:
                 self.tap.rest(venue.name, venue.market, recv_ns, path, body.decode("utf-8", "replace"))
             try:
                 parsed = venue.apply_snapshot(iid, body, recv_ns)
-            except FrameError as exc:
+            except Exception as exc:  # a rejected body (FrameError, nesting, bad UTF-8) is a failed fetch: retry
                 self.stats.bad_frames += 1
-                self.stats.last_bad_frame = f"snapshot: {exc}"
-                return
+                self.stats.last_bad_frame = f"snapshot: {type(exc).__name__}: {exc}"
+                log.warning("%s: snapshot %s rejected (%s), retrying", self._label, url, exc)
+                await asyncio.sleep(self.policy.delay(attempt, self.rng))
+                continue
             self._emit(parsed.events)
             if parsed.resyncs:
                 # This fetch is over: a snapshot too old for the buffered deltas must be fetched again.
