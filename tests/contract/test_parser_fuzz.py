@@ -34,6 +34,7 @@ from arbsniper.model import Book, Funding, MarketEvent, Quote
 from arbsniper.venues import REGISTRY
 from arbsniper.venues import paradex_sbe as sbe
 from arbsniper.venues.base import REJECTED, Venue
+from arbsniper.venues.metadata import TRADING, InstrumentMeta
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CASES = [(name, market) for name, info in REGISTRY.items() for market in info.markets]
@@ -55,8 +56,29 @@ class Tally:
     bad_events: list[str] = field(default_factory=list)  # events breaking the contract
 
 
+class _EveryContract(dict[str, InstrumentMeta]):
+    """Open-mode metadata for a market whose sizes are contracts: every symbol the fuzzer makes
+    up is a contract of 0.01 base, so frames reach the depth and ticker code instead of stopping
+    at "no metadata" (the real listings' parsing has its own tests)."""
+
+    def __init__(self, venue: Venue) -> None:
+        super().__init__()
+        self.venue = venue
+
+    def get(self, native: str, default: Any = None) -> InstrumentMeta:  # type: ignore[override]
+        meta = super().get(native)
+        if meta is None:
+            unified = self.venue.unified_instrument(native) or "BTC/USDT:USDT"
+            meta = self[native] = InstrumentMeta(venue=self.venue.name, market=self.venue.market, native_symbol=native,
+                                                 instrument=unified, status=TRADING, contract_size=0.01,
+                                                 funding_interval_hours=8.0)
+        return meta
+
+
 def _fresh(name: str, market: str) -> Venue:
     venue = REGISTRY[name].venue_class(market)(market, SymbolMap())
+    if venue.sizes_in_contracts:
+        venue.metadata = _EveryContract(venue)
     venue.on_connected(time.time_ns())
     return venue
 
