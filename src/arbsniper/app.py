@@ -1,8 +1,8 @@
 """Composition root of the embedded deployment: sources → bus → engine → consumers.
 
-One asyncio loop runs everything. Sources push normalized events into a conflating queue; the
-engine task drains it in batches (one await per batch, none per event) and publishes signals to
-a fan-out; cold-path consumers (history, JSON output, log lines, dashboard, trader, alerts, Redis)
+One asyncio loop runs everything. Sources call the engine synchronously with each normalized
+event (socket read → parse → engine → signal in one call stack, no queue to wait in; depth
+still coalesces per socket read in the session) and the engine publishes signals to a fan-out; cold-path consumers (history, JSON output, log lines, dashboard, trader, alerts, Redis)
 each read their own queue. ``runtime.run_until_stopped`` runs it; ``App`` is the ``Pipeline`` the
 dashboard reads (``web.pipeline``), and reports the same metric names as the distributed roles.
 """
@@ -36,6 +36,7 @@ from arbsniper.metrics import (
 from arbsniper.model import MarketEvent, Signal, signal_to_json
 from arbsniper.runtime import run_until_stopped
 from arbsniper.venues.base import MarketSource
+from arbsniper.venues.metadata import InstrumentMeta
 
 if TYPE_CHECKING:
     from arbsniper.alerts import Alerter
@@ -121,6 +122,12 @@ class App:
         self.add_consumer("trader", runner.consume)
         self.pnl = _every(PNL_EVERY_S, runner.pnl_summary)  # the dashboard's P&L panel
 
+    def set_metadata(self, metas: Sequence[InstrumentMeta]) -> None:
+        """The venues' listings size the detector and the trader (cold path: start, refresh)."""
+        self.engine.set_metadata(metas)
+        if self.runner is not None:
+            self.runner.rules.set_metadata(metas)
+
     def add_consumer(self, name: str, consume: Consumer) -> Subscription[Signal]:
         """Give another cold-path consumer (dashboard, trader, Redis publisher) its own queue."""
         sub = self.signals.subscribe(name)
@@ -154,6 +161,18 @@ class App:
         self.lat_receive.observe(round(s.latency_us * 1000))
         self.signals.publish(s)
 
+    def _on_market(self, ev: MarketEvent) -> None:
+        """A source's event straight into the engine, inside the socket read that carried it:
+        the detector never waits for the loop to reach a queue (dashboard, trader, history)."""
+        v = ev.venue
+        processed = self.processed
+        try:
+            processed[v] += 1
+        except IndexError:
+            processed.extend([0] * (v + 1 - len(processed)))
+            processed[v] += 1
+        self.engine.on_event(ev)
+
     def _process(self, batch: Iterable[MarketEvent]) -> None:
         on_event = self.engine.on_event
         processed = self.processed
@@ -167,12 +186,6 @@ class App:
             on_event(ev)
 
     # -- tasks -------------------------------------------------------------------------------
-    async def _engine_loop(self) -> None:
-        market = self.market
-        process = self._process
-        while True:
-            process(await market.drain())
-
     async def _expire_loop(self) -> None:
         while True:
             await asyncio.sleep(EXPIRE_EVERY_S)
@@ -246,13 +259,19 @@ class App:
         Returns the exit code (``runtime.run_until_stopped``).
         """
         self.engine.grow()
+        # What the connectors were built with (each venue's listing): lots, minimums, ticks.
+        metas = [m for src in self.sources for s in getattr(src, "sessions", ()) for m in s.venue.metadata.values()]
+        if metas:
+            self.set_metadata(metas)
+        for src in self.sources:
+            if hasattr(src, "on_metadata"):
+                src.on_metadata = self.set_metadata  # and again after each refresh
         gc.freeze()  # long-lived setup objects leave the GC's generations: shorter pauses later
         consumers = [asyncio.create_task(consume(sub), name=f"consumer:{sub.name}") for sub, consume in self._consumers]
         producers = [
-            asyncio.create_task(self._engine_loop(), name="engine"),
             asyncio.create_task(self._expire_loop(), name="expire"),
             asyncio.create_task(self._stats_loop(), name="stats"),
-            *(asyncio.create_task(src.run(self.market.push), name=f"source:{type(src).__name__}") for src in self.sources),
+            *(asyncio.create_task(src.run(self._on_market), name=f"source:{type(src).__name__}") for src in self.sources),
         ]
         code = await run_until_stopped(producers, consumers, duration=duration, stop=self._stop, drain=self._drain)
         st = self.engine.stats()

@@ -115,7 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.app import App
     from arbsniper.instruments import SymbolMap
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import ConnectorSource, build_venues
+    from arbsniper.venues.connect import live_source
 
     config = _load(args, writes=True)
     _redis_url("--redis", args.redis)
@@ -128,7 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     # --demo: the real connectors against the local exchange simulator; else the live venues.
     sources = [SimulatedVenues(config, symbols, seed=seed, separate_process=True) if args.demo
-               else ConnectorSource(build_venues(config, symbols))]
+               else live_source(config, symbols)]
     trade = config.trading.enabled and not args.no_trade
     app = App(config, sources, symbols, json_out=sys.stdout if args.json else None, history=not args.no_history,
               trade=trade and not args.live)
@@ -189,9 +189,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.services.ingest import IngestService
     from arbsniper.sim.synthetic import SyntheticSource
-    from arbsniper.venues.connect import ConnectorSource, build_venues
+    from arbsniper.venues.connect import live_source
 
     config = _load(args)
+    http = _http("ingest", args.http)  # a bad value stops here, before any venue is contacted
     setup_logging(config.log_level)
     symbols = SymbolMap()
     if args.demo:
@@ -200,8 +201,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         sources: list[Any] = [SyntheticSource(symbols, demo=config.demo,
                                               seed=args.seed if args.seed is not None else config.demo.seed)]
     else:
-        sources = [ConnectorSource(build_venues(config, symbols))]
-    service = IngestService(config, sources, symbols, bind=args.bind, http=_http("ingest", args.http))
+        sources = [live_source(config, symbols)]
+    service = IngestService(config, sources, symbols, bind=args.bind, http=http)
     return _run_service("ingest", service.run(args.duration))
 
 
@@ -296,7 +297,21 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     from arbsniper.parse import parse_stream
+    from arbsniper.venues import REGISTRY
+    from arbsniper.venues.catalog import Catalog
 
+    config = _load(args)
+    market = args.market or next(iter(REGISTRY[args.venue].markets))
+    try:
+        contracts = REGISTRY[args.venue].venue_class(market).sizes_in_contracts
+    except ValueError as exc:  # a market the venue lacks
+        print(f"arbsniper parse: {exc}", file=sys.stderr)
+        return 2
+    catalog = Catalog(config.data_dir)
+    cached = catalog.read_cache(args.venue, market)  # the listing `markets` or `run` last fetched: the size units
+    if cached is None and contracts:
+        print(f"arbsniper parse: no cached {args.venue} {market} listing in {catalog.dir}: its sizes are contracts, "
+              f"frames without a known unit are refused (run `arbsniper markets --venue {args.venue}` first)", file=sys.stderr)
     try:
         fh = open(args.file, "rb") if args.file else sys.stdin.buffer  # noqa: SIM115 -- bytes: invalid UTF-8 is a bad frame
     except OSError as exc:
@@ -304,19 +319,34 @@ def cmd_parse(args: argparse.Namespace) -> int:
         return 2
     with fh:
         try:
-            frames, events, bad = parse_stream(args.venue, args.market, fh, sys.stdout, sys.stderr)
-        except (OSError, ValueError) as exc:  # a directory given as the file, a market the venue lacks
+            frames, events, bad = parse_stream(args.venue, market, fh, sys.stdout, sys.stderr,
+                                               cached.instruments if cached is not None else ())
+        except (OSError, ValueError) as exc:  # a directory given as the file
             print(f"arbsniper parse: {exc}", file=sys.stderr)
             return 2
     print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
     return 0
 
 
+def cmd_markets(args: argparse.Namespace) -> int:
+    from arbsniper.markets import gather, write
+    from arbsniper.venues import REGISTRY
+
+    config = _load(args)
+    setup_logging(config.log_level)
+    if args.venue is not None and args.venue not in REGISTRY:
+        print(f"arbsniper markets: --venue {args.venue!r}: unknown venue (known: {', '.join(REGISTRY)})", file=sys.stderr)
+        return 2
+    listings, universe = asyncio.run(gather(config, args.demo))
+    n = write(listings, universe, config, sys.stdout, sys.stderr, args.venue, args.json)
+    return 0 if n else 1
+
+
 def cmd_record(args: argparse.Namespace) -> int:
     from arbsniper.instruments import SymbolMap
     from arbsniper.record import Recorder
     from arbsniper.sim.launch import SimulatedVenues
-    from arbsniper.venues.connect import ConnectorSource, build_venues, run_for
+    from arbsniper.venues.connect import live_source, run_for
 
     config = _load(args)
     setup_logging(config.log_level)
@@ -328,7 +358,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         print(f"arbsniper record: --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
-              else ConnectorSource(build_venues(config, symbols), tap=recorder))
+              else live_source(config, symbols, tap=recorder))
 
     async def main() -> None:
         flusher = asyncio.create_task(recorder.run())
@@ -403,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("trader", help="the strategy runner as its own process (distributed mode), and its kill switch")
     _add_common(p)
     p.add_argument("--redis", nargs="?", const="", metavar="URL",
-                   help="read signals from the engines' Redis stream (<prefix>signals:stream); URL defaults to [redis] url")
+                   help="read signals from the engines' Redis stream (<prefix>{signals}:stream); URL defaults to [redis] url")
     p.add_argument("--prefix", help="Redis key prefix (default [redis] prefix)")
     p.add_argument("--group", default="traders", help="consumer group (default traders)")
     p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")
@@ -483,15 +513,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", metavar="URL", help="Redis to use (--distributed; default: start a redis-server)")
     p.add_argument("--rate", type=float, default=2000.0, help="synthetic market updates/s (--distributed; default 2000)")
     p.add_argument("--seconds", type=float, default=10.0, help="measured run per transport (--distributed; default 10)")
+    p.add_argument("--scale", action="store_true", help="instead: real sessions at 8 venues x {25,100,300} instruments")
+    p.add_argument("--quick", action="store_true", help="with --json: leave out the scale and distributed runs")
     p.set_defaults(func=cmd_bench)
 
     from arbsniper.venues import REGISTRY
 
     p = sub.add_parser("parse", help="raw venue frames (one per line) to normalized events as JSON lines")
+    _add_common(p)
     p.add_argument("--venue", required=True, choices=tuple(REGISTRY), help="venue name")
     p.add_argument("--market", choices=("spot", "perp"), help="endpoint family where a venue has both (default: its first)")
     p.add_argument("file", nargs="?", help="file of frames (default: stdin)")
     p.set_defaults(func=cmd_parse)
+
+    p = sub.add_parser("markets", help="what each venue lists (units, lot, tick, funding, status) and the universe chosen")
+    _add_common(p)
+    p.add_argument("--venue", metavar="NAME", help="only this venue")
+    p.add_argument("--json", action="store_true", help="one JSON object per instrument and venue market")
+    p.add_argument("--demo", action="store_true", help="the exchange simulator's demo market instead of the live venues")
+    p.set_defaults(func=cmd_markets)
 
     p = sub.add_parser("record", help="record raw venue frames as received (JSON lines, .gz/.zst)")
     _add_common(p)

@@ -160,6 +160,7 @@ class DemoConfig(_Section, frozen=True):
     dislocation_every_s: PositiveFloat = 1.5  # mean time between injected genuine dislocations
     stale_every_s: PositiveFloat = 7.0  # mean time between a venue going quiet on an instrument
     crossed_every_s: PositiveFloat = 5.0  # mean time between injected crossed (invalid) quotes
+    bases: PositiveInt = 31  # base assets the simulator lists (sim/market.py: 31 named, then synthetic coins)
 
 
 DEFAULT_INVENTORY: dict[str, float] = {"USDT": 10_000.0, "USD": 10_000.0, "USDC": 10_000.0, "BTC": 0.1, "ETH": 3.0, "SOL": 50.0}
@@ -264,11 +265,14 @@ class RedisConfig(_Section, frozen=True):
     """Where signals go in the distributed deployment (and with ``arbsniper run --redis``)."""
 
     url: RedisUrl = "redis://127.0.0.1:6379/0"
+    cluster: bool = False  # url names one node of a Redis Cluster: use redis-py's cluster client
     prefix: str = ""  # prepended to every key and to the channel
     channel: str = "arbitrage:signals"  # PUBLISH <json> per signal
-    history_key: str = "signals:history"  # sorted set, score = timestamp (ms)
+    # Every key carries the hash tag {signals}: one cluster slot, so the publish script (which
+    # touches several of them at once) runs unchanged on a Redis Cluster.
+    history_key: str = "{signals}:history"  # sorted set, score = timestamp (ms)
     history_max: PositiveInt = 1000  # newest kept in the sorted set
-    stream_key: str = "signals:stream"  # XADD, read with consumer groups
+    stream_key: str = "{signals}:stream"  # XADD, read with consumer groups
     stream_maxlen: PositiveInt = 100_000  # approximate cap (MAXLEN ~)
     buffer: PositiveInt = 100_000  # signals held while Redis is down or slow; beyond it the oldest drop (counted)
     batch: PositiveInt = 256  # signals per pipelined round trip
@@ -289,7 +293,13 @@ class Config(_Section, frozen=True):
     """The whole resolved configuration."""
 
     data_dir: str = msgspec.field(default_factory=default_data_dir)
-    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])
+    bases: list[str] = msgspec.field(default_factory=lambda: ["BTC", "ETH", "SOL"])  # universe = "bases"
+    # Which instruments: "auto" discovers them from the venues' listings (universe.py); "bases":
+    # the listings of `bases` only. [venues.X] instruments narrows one venue either way.
+    universe: Literal["auto", "bases"] = "auto"
+    min_venues: Annotated[int, msgspec.Meta(ge=1)] = 2  # auto: a base listed and trading on at least this many venues
+    max_instruments: Annotated[int, msgspec.Meta(ge=1)] = 100  # auto: the most bases kept, by 24 h quote volume
+    metadata_refresh_s: Annotated[float, msgspec.Meta(gt=0, le=_FLOAT_MAX)] = 3600.0  # listings fetched again this often
     log_level: LogLevel = "INFO"
     detector: DetectorConfig = DetectorConfig()
     conversion: ConversionConfig = ConversionConfig()

@@ -18,7 +18,8 @@ MARKET_NAMES = ("spot", "perp")
 UP = 0
 DOWN = 1
 RESYNCING = 2
-STATE_NAMES = ("up", "down", "resyncing")
+HALTED = 3  # one instrument: the venue halted or delisted it (metadata refresh); it is unsubscribed
+STATE_NAMES = ("up", "down", "resyncing", "halted")
 
 ANY = -1  # "every market" / "every instrument" in a VenueStatus
 
@@ -65,7 +66,7 @@ class VenueStatus(msgspec.Struct, frozen=True, gc=False):
     """A venue connection (or one instrument's book on it) went up, down, or is resyncing."""
 
     venue: int
-    state: int  # UP / DOWN / RESYNCING
+    state: int  # UP / DOWN / RESYNCING / HALTED (HALTED: one instrument only)
     reason: str
     recv_ts_ns: int
     market: int = ANY  # SPOT / PERP / ANY

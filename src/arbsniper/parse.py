@@ -11,7 +11,7 @@ receives them: invalid UTF-8 is the parser's to reject, not a crash of the reade
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 import msgspec
@@ -20,6 +20,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import MARKET_NAMES, STATE_NAMES, Book, Funding, MarketEvent, Quote, VenueStatus
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import REJECTED
+from arbsniper.venues.metadata import InstrumentMeta
 
 _enc = msgspec.json.Encoder()
 
@@ -46,15 +47,18 @@ def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
             "recv_ts_ns": ev.recv_ts_ns}
 
 
-def parse_stream(venue: str, market: str | None, lines: Iterable[bytes | str], out: TextIO,
-                 err: TextIO) -> tuple[int, int, int]:
-    """Parse frames line by line (bytes, or text); returns (frames, events, bad frames)."""
+def parse_stream(venue: str, market: str | None, lines: Iterable[bytes | str], out: TextIO, err: TextIO,
+                 metadata: Sequence[InstrumentMeta] = ()) -> tuple[int, int, int]:
+    """Parse frames line by line (bytes, or text); returns (frames, events, bad frames).
+
+    ``metadata``: the venue market's listing (``arbsniper markets`` caches it), without which a
+    market whose sizes are contracts (OKX swaps, KuCoin and Coinbase futures) has no size unit."""
     info = REGISTRY.get(venue)
     if info is None:
         raise ValueError(f"unknown venue {venue!r} (known: {', '.join(REGISTRY)})")
     market = market or next(iter(info.markets))
     symbols = SymbolMap()
-    parser = info.venue_class(market)(market, symbols)  # open: every symbol in the input is parsed
+    parser = info.venue_class(market)(market, symbols, metadata=metadata)  # open: every symbol in the input is parsed
     frames = events = bad = 0
     for n, line in enumerate(lines, 1):
         frame = (line.encode() if isinstance(line, str) else line).rstrip(b"\r\n")

@@ -60,9 +60,9 @@ async def test_publisher_writes_channel_history_and_stream_with_the_prefix(redis
         if msg is not None:  # None: the subscribe confirmation, skipped
             live.append(signal_from_json(msg["data"]).id)
     assert live == ["opp1", "opp2", "opp3"]
-    kept = await r.zrange("t1:signals:history", 0, -1, withscores=True)
+    kept = await r.zrange("t1:{signals}:history", 0, -1, withscores=True)
     assert [(signal_from_json(m).id, score) for m, score in kept] == [("opp1", 1001.0), ("opp2", 1002.0), ("opp3", 1003.0)]
-    stream = await r.xrange("t1:signals:stream")
+    stream = await r.xrange("t1:{signals}:stream")
     assert [f[b"uid"] for _, f in stream] == [b"eng:1", b"eng:2", b"eng:3"]
     assert [signal_from_json(f[b"signal"]).id for _, f in stream] == ["opp1", "opp2", "opp3"]
     assert pub.stats()["connected"] is True
@@ -80,10 +80,10 @@ async def test_history_keeps_only_the_newest_history_max_by_timestamp(redis_serv
             pub.offer(sig(n))
         await wait_until(lambda: pub.published == 8)
     r = aioredis.Redis.from_url(redis_server.url)
-    kept = await r.zrange("signals:history", 0, -1, withscores=True)
+    kept = await r.zrange("{signals}:history", 0, -1, withscores=True)
     assert [s for _, s in kept] == [1004.0, 1005.0, 1006.0, 1007.0, 1008.0]
     assert [signal_from_json(m).id for m, _ in kept] == ["opp4", "opp5", "opp6", "opp7", "opp8"]
-    assert await r.xlen("signals:stream") == 8  # the stream is not trimmed by the history's bound
+    assert await r.xlen("{signals}:stream") == 8  # the stream is not trimmed by the history's bound
     await r.aclose()
 
 
@@ -98,8 +98,8 @@ async def test_a_retried_batch_is_not_written_twice(redis_server):
     pub._inflight = batch
     await pub._write(batch)
     r = aioredis.Redis.from_url(redis_server.url)
-    assert await r.xlen("signals:stream") == 2
-    assert await r.zcard("signals:history") == 2
+    assert await r.xlen("{signals}:stream") == 2
+    assert await r.zcard("{signals}:history") == 2
     assert pub.duplicates == 2 and pub.published == 4
     await r.aclose()
     await pub.close()
@@ -119,7 +119,7 @@ async def test_signals_offered_while_redis_is_down_reach_it_after_a_restart_none
         await wait_until(lambda: pub.published == 6)
     r = aioredis.Redis.from_url(redis_server.url)
     # Redis lost signal 1 with its memory; everything offered during the outage is there.
-    assert [f[b"uid"] for _, f in await r.xrange("signals:stream")] == [b"eng:2", b"eng:3", b"eng:4", b"eng:5", b"eng:6"]
+    assert [f[b"uid"] for _, f in await r.xrange("{signals}:stream")] == [b"eng:2", b"eng:3", b"eng:4", b"eng:5", b"eng:6"]
     assert pub.dropped == 0 and pub.reconnects == 1
     await r.aclose()
 
@@ -137,7 +137,7 @@ async def test_a_full_buffer_while_redis_is_down_drops_the_oldest_and_counts_the
         await asyncio.to_thread(redis_server.start)
         await wait_until(lambda: pub.pending == 0)
     r = aioredis.Redis.from_url(redis_server.url)
-    uids = [f[b"uid"].decode() for _, f in await r.xrange("signals:stream")]
+    uids = [f[b"uid"].decode() for _, f in await r.xrange("{signals}:stream")]
     assert uids == ["eng:1", "eng:2", "eng:6", "eng:7", "eng:8"]
     assert pub.dropped == 3 and pub.published == 5
     await r.aclose()
@@ -245,3 +245,34 @@ def test_redact_url_hides_the_password():
     assert redact_url("redis://:s3cret@h:6379/0") == "redis://:***@h:6379/0"
     assert redact_url("redis://user:s3cret@h/1") == "redis://user:***@h/1"
     assert redact_url("redis://h:6379/0") == "redis://h:6379/0"
+
+
+async def test_a_restarted_shard_closes_what_its_killed_predecessor_left_open(redis_server):
+    # Defect 9: the predecessor opened opp1..opp3 and closed opp2, then died (no shutdown, no
+    # close_all). Its successor under the same shard name closes opp1 and opp3 with engine_restart
+    # before anything of its own, and the open set then holds only what the successor opened.
+    cfg = RedisConfig(url=redis_server.url)
+    r = aioredis.Redis.from_url(redis_server.url)
+    first = RedisSignalPublisher(cfg, instance="eng-a", open_set="engine-0of2")
+    async with running(first):
+        for s in (sig(1), sig(2), sig(3), sig(2, "close")):
+            first.offer(s)
+        await wait_until(lambda: first.published == 4)
+    assert sorted(await r.hkeys("{signals}:open:engine-0of2")) == [b"opp1", b"opp3"]
+
+    second = RedisSignalPublisher(cfg, instance="eng-b", open_set="engine-0of2")
+    second.offer(sig(4))  # detected before Redis was read: still written after the leftovers' closes
+    async with running(second):
+        await wait_until(lambda: second.published == 3)
+    assert second.restart_closed == 2
+    entries = [(f[b"uid"].decode(), signal_from_json(f[b"signal"])) for _, f in await r.xrange("{signals}:stream")]
+    tail = [(s.id, s.event, s.close_reason) for _, s in entries[4:]]
+    assert tail == [("opp1", "close", "engine_restart"), ("opp3", "close", "engine_restart"), ("opp4", "open", None)]
+    assert len({uid for uid, _ in entries}) == len(entries) == 7
+    assert await r.hkeys("{signals}:open:engine-0of2") == [b"opp4"]
+    # Another shard's open set is its own: untouched.
+    other = RedisSignalPublisher(cfg, instance="eng-c", open_set="engine-1of2")
+    async with running(other):
+        await wait_until(lambda: other._recovered)
+    assert other.restart_closed == 0
+    await r.aclose()

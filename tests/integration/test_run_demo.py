@@ -33,7 +33,7 @@ def demo_env() -> dict[str, str]:
 
 def test_run_demo_json_prints_spec_signals_and_exits_zero(tmp_path: Path) -> None:
     proc = subprocess.run(
-        arbsniper("run", "--demo", "--duration", "6", "--json", "--seed", "11", data_dir=tmp_path),
+        arbsniper("run", "--demo", "--duration", "10", "--json", "--seed", "11", data_dir=tmp_path),
         capture_output=True, text=True, timeout=60, env=demo_env(),
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -84,7 +84,7 @@ def test_sigint_shuts_down_cleanly_and_flushes_history(tmp_path: Path) -> None:
 
 
 def test_history_command_prints_newest_first(tmp_path: Path) -> None:
-    subprocess.run(arbsniper("run", "--demo", "--duration", "4", "--seed", "3", data_dir=tmp_path),
+    subprocess.run(arbsniper("run", "--demo", "--duration", "8", "--seed", "3", data_dir=tmp_path),
                    capture_output=True, timeout=60, env=demo_env(), check=True)
     proc = subprocess.run(arbsniper("history", "--limit", "3", "--json", data_dir=tmp_path),
                           capture_output=True, text=True, timeout=30, env=demo_env(), check=True)

@@ -28,8 +28,8 @@ from arbsniper.trading.sources import RedisStreamSource
 
 pytestmark = pytest.mark.redis
 ROOT = Path(__file__).resolve().parents[2]
-STREAM = "arb:signals:stream"
-REDIS = RedisConfig(prefix="arb:")  # the engines' layout: XADD <prefix>signals:stream * signal <json> uid <uid>
+STREAM = "arb:{signals}:stream"
+REDIS = RedisConfig(prefix="arb:")  # the engines' layout: XADD <prefix>{signals}:stream * signal <json> uid <uid>
 
 
 @pytest.fixture
@@ -126,9 +126,12 @@ async def test_unacked_signals_are_delivered_again_after_a_restart(redis_url):
 def test_trader_command_reads_the_stream_and_writes_the_paper_ledger(tmp_path, redis_url):
     client = redis.Redis.from_url(redis_url)
     client.xadd(STREAM, {"signal": signal_to_json(_signal("open", oid="cli-1")), "uid": "e:cli-1"})
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_TRADING__LATENCY_MS": "5"}
+    # The signal is written before the trader process starts: on a loaded machine its start-up alone can
+    # outlast the default 1 s signal age, so the test allows an older signal (staleness has its own tests).
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "ARBSNIPER_TRADING__LATENCY_MS": "5",
+           "ARBSNIPER_TRADING__MAX_SIGNAL_AGE_MS": "60000"}
     proc = subprocess.run([sys.executable, "-m", "arbsniper.cli", "trader", "--redis", redis_url, "--prefix", "arb:",
-                           "--data-dir", str(tmp_path), "--duration", "2"], env=env, capture_output=True, text=True,
+                           "--data-dir", str(tmp_path), "--duration", "4"], env=env, capture_output=True, text=True,
                           timeout=30)
     assert proc.returncode == 0, proc.stderr
     assert "FILL" in proc.stderr
@@ -159,9 +162,9 @@ def test_signals_an_engine_publishes_are_traded_by_a_distributed_trader(tmp_path
             trader.kill()
     assert trader.returncode == 0, err[-2000:]
     client = redis.Redis.from_url(url)
-    entries = client.xrange("signals:stream")
+    entries = client.xrange("{signals}:stream")
     assert entries
-    assert client.xpending("signals:stream", "traders")["pending"] == 0  # every entry handled, then acked
+    assert client.xpending("{signals}:stream", "traders")["pending"] == 0  # every entry handled, then acked
     published = {signal_from_json(fields[b"signal"]).id for _, fields in entries}
     client.close()
     ledger = Ledger(tmp_path / "trader" / "trading-paper.sqlite", create=False)

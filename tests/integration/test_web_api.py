@@ -325,7 +325,7 @@ async def test_dashboard_shows_redis_history_and_published_signals(redis_server:
     # what an engine left in the history before the dashboard started: one finished, one still open
     history = [make_signal("open", "done", now - 5000, 30.0), make_signal("close", "done", now - 4100, 30.0, "spread_gone"),
                make_signal("open", "still", now - 3000, 25.0)]
-    await r.zadd("signals:history", {signal_to_json(s): s.timestamp for s in history})
+    await r.zadd("{signals}:history", {signal_to_json(s): s.timestamp for s in history})
     dash = Dashboard(Config(data_dir=str(tmp_path)), host="127.0.0.1", port=0, token=None, redis_url=redis_url)
     task = asyncio.create_task(dash.run())
     try:

@@ -52,13 +52,13 @@ def test_quote_round_trip_keeps_every_value_and_maps_names_to_the_engines_own_id
     assert grown == []  # both names were already known to the engine
 
 
-def test_quote_payload_is_75_bytes():
+def test_quote_payload_is_80_bytes():
     # 1 version byte + msgpack: array header 1, tag 1, "binance" 1+7, 4 float64 × 9, two 64-bit
-    # timestamps × 9, seq 42 in 1, sent_ns 9  =  1 + 1 + 1 + 8 + 36 + 18 + 1 + 9 = 75.
+    # timestamps × 9, seq 42 in 1, epoch (uint32) 5, sent_ns 9  =  1 + 1 + 1 + 8 + 36 + 18 + 1 + 5 + 9 = 80.
     _, enc = ingest_side()
     _, payload = enc.encode(Quote(1, 1, 97_000.5, 0.25, 97_001.0, 1.5, T0, T0, 42), T0)
     assert payload[0] == WIRE_VERSION
-    assert len(payload) == 75
+    assert len(payload) == 80
 
 
 def test_book_funding_and_status_round_trip():
@@ -92,12 +92,12 @@ def test_payload_of_another_wire_version_is_rejected():
     _, enc = ingest_side()
     _, dec, _ = engine_side()
     topic, payload = enc.encode(Quote(1, 1, 1.0, 1.0, 2.0, 1.0, T0, T0, 1), T0)
-    with pytest.raises(WireError, match="wire version 2"):
-        dec.decode(topic, bytes([2]) + payload[1:])
+    with pytest.raises(WireError, match="wire version 1"):  # version 1 had no ingest epoch
+        dec.decode(topic, bytes([1]) + payload[1:])
 
 
-@pytest.mark.parametrize("payload", [b"", b"\x01", b"\x01\x93\x01\xa1x", b"\x01not msgpack at all",
-                                     b"\x01" + msgspec.msgpack.encode([9, "binance", 1.0])])
+@pytest.mark.parametrize("payload", [b"", b"\x02", b"\x02\x93\x01\xa1x", b"\x02not msgpack at all",
+                                     b"\x02" + msgspec.msgpack.encode([9, "binance", 1.0])])
 def test_malformed_payloads_raise_wire_error(payload):
     _, dec, _ = engine_side()
     with pytest.raises(WireError):

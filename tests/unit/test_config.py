@@ -124,7 +124,7 @@ def test_bad_config_fails_with_a_message_naming_the_key(tmp_path: Path, text: st
 
 def test_the_walk_over_settings_finds_every_section() -> None:
     sections = {key[0] for key in NUMBER_SETTINGS}
-    assert sections == {f.name for f in msgspec.structs.fields(Config) if f.name not in ("data_dir", "bases", "log_level")}
+    assert sections == {f.name for f in msgspec.structs.fields(Config) if f.name not in ("data_dir", "bases", "log_level", "universe")}
     assert ("venues", "okx", "limits", "BTC/USDT", "lot_size") in FLOAT_SETTINGS
     assert ("trading", "inventory", "okx", "BTC") in FLOAT_SETTINGS and ("web", "port") not in FLOAT_SETTINGS
 

@@ -125,3 +125,47 @@ async def test_engine_shard_receives_only_its_instruments_from_two_ingest_proces
     venues = {dec.symbols.venue_name(dec.decode(t, m)[0].venue) for t, m in received}
     assert venues == {"venue0", "venue1"}  # both ingest processes fed the one engine
     assert sorted(sub.connected) == sorted(endpoints)
+
+
+async def test_a_handler_that_signalled_lets_the_loop_run_before_the_rest_of_the_batch():
+    # 50 messages wait in the socket; the handler "emits a signal" on the 10th. The writer woken
+    # by it must run before message 11 is handled, not after the whole drain.
+    ctx = zmq.asyncio.Context()
+    pub = ctx.socket(zmq.PUB)
+    pub.bind("inproc://yield")
+    cfg = ZmqConfig(connect=["inproc://yield"])
+    sub = ZmqSubscriber(cfg, [b""], context=ctx)
+    sub.connect()
+    await asyncio.sleep(0.05)
+    for k in range(50):
+        await pub.send_multipart([b"t", b"%d" % k])
+    await asyncio.sleep(0.05)  # all 50 queued at the SUB socket
+    wake = asyncio.Event()
+    handled: list[int] = []
+    writer_saw: list[int] = []
+
+    async def writer() -> None:
+        await wake.wait()
+        writer_saw.append(len(handled))
+
+    def handle(topic: bytes, payload: bytes, recv_ns: int) -> bool:
+        handled.append(int(payload))
+        if int(payload) == 9:
+            wake.set()
+            return True
+        return False
+
+    w = asyncio.create_task(writer())
+    task = asyncio.create_task(sub.run(handle))
+    try:
+        await wait_until(lambda: len(handled) == 50)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await w
+        sub.close()
+        pub.close(0)
+        ctx.term()
+    assert handled == list(range(50))  # nothing lost or reordered by the early yield
+    assert writer_saw == [10] and sub.yields == 1

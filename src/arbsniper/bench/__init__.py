@@ -18,6 +18,8 @@ from arbsniper.bench.engine import bench_hot_path
 def run_bench(args: argparse.Namespace) -> int:
     if getattr(args, "distributed", False):
         return run_distributed_bench(args)
+    if getattr(args, "scale", False) and not args.json:
+        return _print_scale()
     if args.venues < 2 or args.instruments < 1 or args.updates < 1:
         print("arbsniper bench: need at least 2 venues, 1 instrument and 1 update", file=sys.stderr)
         return 2
@@ -25,6 +27,12 @@ def run_bench(args: argparse.Namespace) -> int:
         print(f"generating {args.updates:,} updates over {args.venues} venues x {args.instruments} instruments ...", file=sys.stderr)
     result = bench_hot_path(args.updates, args.venues, args.instruments, args.seed)
     result["parse"], result["pipeline"] = _bench_frames()
+    result["depth_floor_ratio"] = {k: r["depth_floor_ratio"] for k, r in result["parse"].items()}
+    if args.json and not getattr(args, "quick", False):
+        from arbsniper.bench.scale import bench_scale
+
+        result["scale"] = bench_scale()
+        result["distributed"] = _distributed(args)
     if args.json:
         print(json.dumps(result))
     else:
@@ -37,8 +45,10 @@ def run_bench(args: argparse.Namespace) -> int:
               f"{result['opened_in_naive_sample']:,} / {result['naive_opened']:,}")
         print("parse: venue frames -> normalized events (simulator frames through the real parsers)")
         for key, r in result["parse"].items():
+            ratio = r["depth_floor_ratio"]
+            floor = f"depth {r['depth_ns_per_frame']:>6,} ns = {ratio:.2f}x decode" if ratio is not None else "depth: binary (no JSON floor)"
             print(f"  {key:<18} {r['ns_per_frame']:>8,.0f} ns/frame all  {r['bbo_ns_per_frame']:>7,.0f} ns/frame BBO  "
-                  f"({r['frames']:,} frames, {r['bbo_frames']:,} BBO, {r['events']:,} events)")
+                  f"{floor}  ({r['frames']:,} frames, {r['bbo_frames']:,} BBO, {r['events']:,} events)")
         p = result["pipeline"]
         print("full hot path: frame bytes -> parser -> engine -> opportunity (all venues, receive order)")
         print(f"  {p['ns_per_frame']:,.0f} ns/frame ({p['frames_per_s']:,} frames/s), per frame p50 {p['p50_us']:.2f} us, "
@@ -46,9 +56,46 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_frames() -> tuple[dict[str, dict[str, float]], dict[str, float]]:
+def _bench_frames() -> tuple[dict[str, dict[str, float | None]], dict[str, float]]:
     """Per-venue parse cost, and the whole path frame bytes -> opportunity, on simulator frames."""
     from arbsniper.bench.parse import bench_parse, bench_pipeline, collect_frames
 
-    records = collect_frames()
-    return bench_parse(records), bench_pipeline(records)
+    records, metadata = collect_frames()
+    return bench_parse(records, metadata=metadata), bench_pipeline(records, metadata=metadata)
+
+
+def _distributed(args: argparse.Namespace) -> object:
+    """The distributed figures (``bench --distributed``'s own function), or why there are none."""
+    from arbsniper.bench import distributed
+
+    server = tmp = None
+    try:
+        server, url, tmp = distributed._start_redis_server()
+        return [distributed.bench_distributed_once(t, url, args.rate, args.seconds) for t in ("ipc", "tcp")]
+    except (RuntimeError, OSError) as exc:
+        return {"error": str(exc)}
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _print_scale() -> int:
+    from arbsniper.bench.scale import RATE_PER_INSTRUMENT, bench_scale
+
+    print(f"scale: 8 venues x N instruments, real sessions vs the simulator (own process), "
+          f"{RATE_PER_INSTRUMENT:g} market moves/s per listing ...", file=sys.stderr)
+    try:
+        rows = bench_scale()
+    except RuntimeError as exc:
+        print(f"arbsniper bench: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'instr/venue':>11} {'offered/s':>10} {'handled/s':>10} {'CPU s/10k':>10} {'recv->sig p50 us':>17} "
+          f"{'p99 us':>9} {'coalesced':>10} {'peak RSS MB':>12}")
+    for r in rows:
+        print(f"{r['instruments_per_venue'] or 'demo':>11} {r['frames_offered_per_s']:>10,} {r['frames_handled_per_s']:>10,} "
+              f"{r['cpu_s_per_10k_frames']:>10.3f} {r['receive_signal_p50_us'] or 0:>17.1f} {r['receive_signal_p99_us'] or 0:>9.1f} "
+              f"{r['conflation_drops']:>10,} {r['peak_rss_mb']:>12.1f}")
+    return 0

@@ -1,8 +1,13 @@
 """``arbsniper bench --distributed``: ingest → ZeroMQ → engine → Redis through real processes.
 
-The real services in two processes: an ingest running the synthetic market, an engine holding
-every instrument, and a real redis-server (started here unless ``--redis URL`` is given). Every
-stage keeps its raw latencies (after a warm-up) and the engine sends them back at the end.
+- Latency (``bench_distributed_once``): the real services in two processes, an ingest running the
+  synthetic market and an engine holding every instrument, and a real redis-server (started
+  here unless ``--redis URL`` is given). Every stage keeps its raw latencies (after a warm-up)
+  and the engine sends them back at the end.
+- Scale-out (``bench_shards``): one generated stream of 200,000 quotes (8 venues × 100
+  instruments) sent at once over ZeroMQ to one engine, then to two shards (``--shard 0/2`` and
+  ``1/2``, one process per core); throughput is the messages over the slowest shard's
+  first-to-last-message time.
 """
 
 from __future__ import annotations
@@ -237,6 +242,7 @@ def run_distributed_bench(args: argparse.Namespace) -> int:
                   f"{version}, {args.seconds:g} s per transport (first {DIST_WARMUP_S:g} s not counted) ...",
                   file=sys.stderr)
         results = [bench_distributed_once(t, url, args.rate, args.seconds) for t in transports]
+        shards = bench_shards(url)
     except RuntimeError as exc:
         print(f"arbsniper bench: {exc}", file=sys.stderr)
         return 2
@@ -247,7 +253,7 @@ def run_distributed_bench(args: argparse.Namespace) -> int:
         if tmp is not None:
             tmp.cleanup()
     if args.json:
-        print(json.dumps({"redis_version": version, "runs": results}))
+        print(json.dumps({"redis_version": version, "runs": results, "shards": shards}))
         return 0
     for res in results:
         print(f"over ZeroMQ {res['transport']}: {res['events_sent']:,} events sent, {res['events_processed']:,} "
@@ -258,4 +264,147 @@ def run_distributed_bench(args: argparse.Namespace) -> int:
             st = res["stages"][name]
             if st["n"]:
                 print(f"  {label:<36} {st['p50_us']:>9.1f} {st['p99_us']:>9.1f} {st['p999_us']:>9.1f} {st['n']:>8,}")
+    print(f"engine shards on {shards['cores']} cores, the same {shards['updates']:,} quotes (8 venues × 100 instruments) "
+          "over ZeroMQ ipc, signals to Redis:")
+    for key in ("one", "two"):
+        res = shards[key]
+        split = " + ".join(f"{r['messages']:,}" for r in res["per_shard"])
+        print(f"  {res['shards']} shard{'s' if res['shards'] > 1 else ' '}  {res['updates_per_s']:>10,} updates/s  "
+              f"({split} messages in {res['seconds']:.3f} s)")
+    print(f"  two vs one: {shards['speedup']:.2f}x")
     return 0
+
+
+# -- engine shards: the throughput of one vs two ---------------------------------------------------
+SHARD_UPDATES = 200_000
+
+
+def _shard_child(conn: Any, config_data: dict[str, Any], endpoint: str, redis_url: str, shard: tuple[int, int],
+                 expected: int) -> None:
+    """Child process: one engine shard; times its share of the stream from first to last message."""
+    import asyncio
+
+    import msgspec
+
+    from arbsniper.services.engine import EngineService
+
+    config = msgspec.convert(config_data, Config)
+    service = EngineService(config, shard=shard, connect=[endpoint], redis_url=redis_url, http=None,
+                            name=f"bench-{shard[0]}of{shard[1]}")
+    handle = service.on_message
+    clock = time.perf_counter
+    marks = [0.0, 0.0]
+    count = [0]
+
+    def timed(topic: bytes, payload: bytes, recv_ns: int) -> bool:
+        if not count[0]:
+            marks[0] = clock()
+        signalled = handle(topic, payload, recv_ns)
+        count[0] += 1
+        if count[0] >= expected:
+            marks[1] = clock()
+            service.stop.set()
+        return signalled
+
+    service.on_message = timed  # type: ignore[method-assign]
+
+    async def main() -> None:
+        await service.start()
+        conn.send("connected")
+        await service.run(120.0)
+
+    cpu0 = time.process_time()
+    asyncio.run(main())
+    conn.send({"shard": f"{shard[0]}/{shard[1]}", "messages": count[0], "seconds": marks[1] - marks[0],
+               "cpu_s": time.process_time() - cpu0, "signals": sum(service.signals.values()),
+               "redis_published": service.redis.published})
+
+
+def _shard_frames(updates: int) -> list[tuple[bytes, bytes]]:
+    from arbsniper.bench.engine import make_stream
+    from arbsniper.bus.codec import Encoder
+
+    symbols, quotes, _ = make_stream(updates, 8, 100, seed=11)
+    enc = Encoder(symbols)
+    return [enc.encode(q, 0) for q in quotes]
+
+
+def bench_shards_once(redis_url: str, frames: list[tuple[bytes, bytes]], shards: int) -> dict[str, Any]:
+    """The same stream (8 venues × 100 instruments, ``make_stream``) blasted over ZeroMQ ipc to
+    ``shards`` engine processes; throughput = messages / the slowest shard's first-to-last time."""
+    import multiprocessing as mp
+    import os
+    import tempfile
+
+    import msgspec
+    import zmq
+
+    from arbsniper.bus.codec import shard_of
+
+    prefix = f"bench:{os.getpid()}:shards{shards}:"
+    config = _dist_config(2000.0, prefix)
+    # Deep socket queues: the stream is sent at once and every message must arrive (no conflation).
+    config = msgspec.structs.replace(config, zmq=msgspec.structs.replace(config.zmq, rcvhwm=10_000_000,
+                                                                         sndhwm=10_000_000))
+    config_data = msgspec.to_builtins(config)
+    names = {t: t.split(b"|")[1].decode() for t in {topic for topic, _ in frames}}
+    per_shard = [0] * shards
+    for topic, _ in frames:
+        per_shard[shard_of(names[topic], shards)] += 1
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="arbsniper-zmq-") as tmp:
+        endpoint = f"ipc://{tmp}/blast.sock"
+        zctx = zmq.Context()
+        pub = zctx.socket(zmq.XPUB)
+        pub.setsockopt(zmq.SNDHWM, 0)
+        pub.setsockopt(zmq.XPUB_NODROP, 1)
+        pub.bind(endpoint)
+        children = []
+        try:
+            for k in range(shards):
+                parent, child = ctx.Pipe()
+                p = ctx.Process(target=_shard_child, args=(child, config_data, endpoint, redis_url, (k, shards),
+                                                           per_shard[k]), daemon=True)
+                p.start()
+                children.append((p, parent))
+            for _, parent in children:
+                if not parent.poll(60) or parent.recv() != "connected":
+                    raise RuntimeError("an engine shard did not start")
+            # Every shard subscribed (128 buckets each + the rate markets + broadcast) before sending.
+            deadline = time.monotonic() + 30
+            subs = 0
+            while subs < shards * (256 // shards) and time.monotonic() < deadline:
+                if pub.poll(200) and pub.recv()[:1] == b"\x01":
+                    subs += 1
+            time.sleep(0.2)
+            for topic, payload in frames:
+                pub.send_multipart((topic, payload))
+            results = []
+            for _, parent in children:
+                if not parent.poll(120):
+                    raise RuntimeError("an engine shard did not finish")
+                results.append(parent.recv())
+        finally:
+            for p, _ in children:
+                p.join(10)
+                if p.is_alive():
+                    p.kill()
+            pub.close(0)
+            zctx.term()
+    _clear_prefix(redis_url, prefix)
+    wall = max(r["seconds"] for r in results)
+    total = sum(r["messages"] for r in results)
+    cpu = max(r["cpu_s"] for r in results)
+    return {"shards": shards, "messages": total, "seconds": round(wall, 4),
+            "updates_per_s": round(total / wall) if wall > 0 else None,
+            "busiest_cpu_s": round(cpu, 3), "per_shard": results}
+
+
+def bench_shards(redis_url: str, updates: int = SHARD_UPDATES) -> dict[str, Any]:
+    """One engine vs two shards (one per core) on the same stream: ``{"one": ..., "two": ..., "speedup": x}``."""
+    frames = _shard_frames(updates)
+    one = bench_shards_once(redis_url, frames, 1)
+    two = bench_shards_once(redis_url, frames, 2)
+    speedup = two["updates_per_s"] / one["updates_per_s"] if one["updates_per_s"] and two["updates_per_s"] else None
+    return {"updates": updates, "one": one, "two": two, "speedup": round(speedup, 2) if speedup else None,
+            "cores": __import__("os").cpu_count()}

@@ -12,16 +12,19 @@ import asyncio
 import contextlib
 import time
 
+import msgspec
+
 from arbsniper.config import Config, DemoConfig
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import Quote
+from arbsniper.model import Book, Quote
 from arbsniper.record import Record
 from arbsniper.replay import snapshot_instrument
 from arbsniper.sim.launch import SimulatedVenues
 from arbsniper.venues import venue_class
 from arbsniper.venues.base import FrameError, Venue
 from arbsniper.venues.connect import run_for
+from arbsniper.venues.metadata import InstrumentMeta
 
 
 class _Collect:
@@ -38,36 +41,45 @@ class _Collect:
         return None
 
 
-def collect_frames(seconds: float = 3.0, seed: int = 11) -> list[Record]:
-    """Record ``seconds`` of simulated traffic through the real connectors."""
+Metadata = dict[tuple[str, str], list[InstrumentMeta]]  # (venue, market) -> its listing
+
+
+def collect_frames(seconds: float = 3.0, seed: int = 11) -> tuple[list[Record], Metadata]:
+    """Record ``seconds`` of simulated traffic through the real connectors, and the simulator's
+    listings (the parsers need them: OKX, KuCoin and Coinbase futures sizes are contracts)."""
     demo = DemoConfig(updates_per_s=3000.0, dislocation_every_s=0.4)  # lively: opportunities to emit
     config = Config(demo=demo)
     tap = _Collect()
-    asyncio.run(run_for(SimulatedVenues(config, SymbolMap(), seed=seed, tap=tap), lambda _e: None, seconds))
-    return tap.records
+    source = SimulatedVenues(config, SymbolMap(), seed=seed, tap=tap)
+    asyncio.run(run_for(source, lambda _e: None, seconds))
+    found = source.discovery
+    return tap.records, ({k: lst.instruments for k, lst in found.listings.items()} if found is not None else {})
 
 
-def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, float]]:
+def bench_parse(records: list[Record], passes: int = 3, metadata: Metadata | None = None) -> dict[str, dict[str, float | None]]:
     """``{"binance:spot": {"frames": n, "ns_per_frame": x, "bbo_ns_per_frame": y, …}, …}``.
 
         ``bbo_ns_per_frame`` averages the frames that carried only quotes (the BBO channels);
         the rest are mostly depth deltas, whose cost grows with the levels they change.
+        ``depth_floor_ratio``: the JSON frames that produced a Book, parse time over the time of a
+        plain ``msgspec.json.decode`` of the same frames, both measured in the same pass.
         """
     by_key: dict[tuple[str, str], list[Record]] = {}
     for r in records:
         by_key.setdefault((r.venue, r.market), []).append(r)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, float | None]] = {}
     for (venue, market), recs in sorted(by_key.items()):
         cls = venue_class(venue, market)
         frames = [(r.frame.encode(), r.recv_ns, r.rest) for r in recs]
         n_frames = sum(1 for f in frames if f[2] is None)
-        best = best_bbo = float("inf")
-        events = n_bbo = 0
+        best = best_bbo = best_depth = best_floor = float("inf")
+        events = n_bbo = n_depth = 0
+        decode = msgspec.json.decode
         for _ in range(passes):
-            parser = cls(market, SymbolMap())
+            parser = cls(market, SymbolMap(), metadata=(metadata or {}).get((venue, market), ()))
             parse = parser.parse
-            spent = spent_bbo = 0
-            events = n_bbo = 0
+            spent = spent_bbo = spent_depth = spent_floor = 0
+            events = n_bbo = n_depth = 0
             for data, recv_ns, rest in frames:
                 if rest is not None:
                     iid = snapshot_instrument(parser, rest)
@@ -86,16 +98,29 @@ def bench_parse(records: list[Record], passes: int = 3) -> dict[str, dict[str, f
                 if evs and all(type(e) is Quote for e in evs):
                     spent_bbo += dt
                     n_bbo += 1
+                elif any(type(e) is Book for e in evs) and data[:1] in (b"{", b"["):
+                    spent_depth += dt
+                    n_depth += 1
+                    t0 = time.perf_counter_ns()
+                    decode(data)  # the floor: a plain decode of the same frame, nothing else
+                    spent_floor += time.perf_counter_ns() - t0
             best = min(best, spent)
             best_bbo = min(best_bbo, spent_bbo)
+            best_depth = min(best_depth, spent_depth)
+            best_floor = min(best_floor, spent_floor)
         out[f"{venue}:{market}"] = {
             "frames": n_frames, "events": events, "ns_per_frame": round(best / max(1, n_frames)),
             "bbo_frames": n_bbo, "bbo_ns_per_frame": round(best_bbo / max(1, n_bbo)),
+            # JSON depth frames: parse time over a plain msgspec.json.decode of the same frames
+            # (None for binary venues: Paradex SBE has no JSON floor)
+            "depth_frames": n_depth, "depth_ns_per_frame": round(best_depth / max(1, n_depth)),
+            "floor_ns_per_frame": round(best_floor / max(1, n_depth)),
+            "depth_floor_ratio": round(best_depth / best_floor, 2) if n_depth and best_floor else None,
         }
     return out
 
 
-def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[str, float]:
+def bench_pipeline(records: list[Record], config: Config | None = None, metadata: Metadata | None = None) -> dict[str, float]:
     """The whole hot path, frame bytes → opportunity: every venue's frames, in receive order,
     through its parser and into one engine. Per-frame latency includes parsing, the engine and
     any signal emitted; the engine's clock is the frame's receive time (as in a replay).
@@ -104,6 +129,7 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
     the timed pass uses fresh parsers and a fresh engine on the same frames.
     """
     config = config or Config()
+    metas = metadata or {}
     frames = [(r.venue, r.market, r.frame.encode(), r.recv_ns, r.rest) for r in records]
 
     def run(timed: bool) -> tuple[list[int], int, int]:
@@ -114,14 +140,14 @@ def bench_pipeline(records: list[Record], config: Config | None = None) -> dict[
         parsers: dict[tuple[str, str], Venue] = {}
         for venue, market, _, _, _ in frames:
             if (venue, market) not in parsers:
-                parsers[(venue, market)] = venue_class(venue, market)(market, symbols)
+                parsers[(venue, market)] = venue_class(venue, market)(market, symbols, metadata=metas.get((venue, market), ()))
         if timed:
             # sized by the untimed pass: same frames, same symbols in the same order
             for venue, market, data, recv_ns, rest in frames:
                 if rest is None:
                     with contextlib.suppress(FrameError):
                         parsers[(venue, market)].parse(data, recv_ns)
-            parsers = {key: venue_class(*key)(key[1], symbols) for key in parsers}
+            parsers = {key: venue_class(*key)(key[1], symbols, metadata=metas.get(key, ())) for key in parsers}
         engine.grow()
         on_event = engine.on_event
         pc = time.perf_counter_ns

@@ -1,4 +1,4 @@
-"""Wire format of market events between ``arbsniper ingest`` and ``arbsniper engine`` (version 1).
+"""Wire format of market events between ``arbsniper ingest`` and ``arbsniper engine`` (version 2).
 
 Every event is one two-frame ZeroMQ message ``[topic, payload]``:
 
@@ -10,8 +10,11 @@ Every event is one two-frame ZeroMQ message ``[topic, payload]``:
   subscribes to ``"<bucket>|"`` for each bucket of its shard, or to an instrument's full topic; the
   trailing ``|`` keeps ``BTC/USDT`` from matching ``BTC/USDT:USDT``.
 - ``payload`` is one version byte (``WIRE_VERSION``) followed by a msgpack array
-  ``[tag, venue, fields..., sent_ns]`` (msgspec, ``array_like`` tagged structs): no field names on
-  the wire, about 80 bytes for a quote. A payload of another version is rejected and counted, so a
+  ``[tag, venue, fields..., epoch, sent_ns]`` (msgspec, ``array_like`` tagged structs): no field
+  names on the wire, about 80 bytes for a quote. ``epoch`` names one ingest run (random, drawn at
+  start): a venue's sequence numbers and exchange times only order events of the same run, so an
+  engine that sees a new epoch for a (venue, instrument) forgets that slot's ordering state
+  (a restarted ingest counts from 1 again; its quotes are not "old"). A payload of another version is rejected and counted, so a
   mixed-version deployment fails loudly instead of misreading numbers.
 
 Integer ids are process-local (each process has its own ``SymbolMap``), so the wire carries venue
@@ -23,6 +26,7 @@ per-stage latency figures (its clock: only meaningful across machines with synch
 from __future__ import annotations
 
 import hashlib
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -31,7 +35,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
 from arbsniper.model import ANY, Book, Funding, MarketEvent, Quote, VenueStatus
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 _VERSION_BYTE = bytes([WIRE_VERSION])
 BUCKETS = 256
 BROADCAST_TOPIC = b"*|"
@@ -40,7 +44,7 @@ TAG_QUOTE, TAG_BOOK, TAG_FUNDING, TAG_STATUS = 1, 2, 3, 4
 
 
 class WireError(ValueError):
-    """A message that is not a valid version-1 market event (counted and skipped by the engine)."""
+    """A message that is not a valid version-2 market event (counted and skipped by the engine)."""
 
 
 class _WQuote(msgspec.Struct, array_like=True, tag=TAG_QUOTE, frozen=True, gc=False):
@@ -52,6 +56,7 @@ class _WQuote(msgspec.Struct, array_like=True, tag=TAG_QUOTE, frozen=True, gc=Fa
     exchange_ts_ns: int
     recv_ts_ns: int
     seq: int
+    epoch: int
     sent_ns: int
 
 
@@ -62,6 +67,7 @@ class _WBook(msgspec.Struct, array_like=True, tag=TAG_BOOK, frozen=True, gc=Fals
     exchange_ts_ns: int
     recv_ts_ns: int
     seq: int
+    epoch: int
     sent_ns: int
 
 
@@ -72,6 +78,7 @@ class _WFunding(msgspec.Struct, array_like=True, tag=TAG_FUNDING, frozen=True, g
     next_funding_ts_ns: int
     exchange_ts_ns: int
     recv_ts_ns: int
+    epoch: int
     sent_ns: int
 
 
@@ -81,10 +88,17 @@ class _WStatus(msgspec.Struct, array_like=True, tag=TAG_STATUS, frozen=True, gc=
     reason: str
     recv_ts_ns: int
     market: int
+    epoch: int
     sent_ns: int
 
 
 _WireEvent = _WQuote | _WBook | _WFunding | _WStatus
+
+
+def new_epoch() -> int:
+    """A random id for one ingest run (32 bits, 5 bytes of msgpack; never 0): two runs in a row
+    share one with odds of 1 in 2 billion."""
+    return secrets.randbits(32) | 1
 
 
 def group_key(instrument: str) -> str:
@@ -118,8 +132,9 @@ def shard_prefixes(shard: int, shards: int) -> list[bytes]:
 class Encoder:
     """Normalized events (with this process's ids) to ``(topic, payload)`` frames."""
 
-    def __init__(self, symbols: SymbolMap) -> None:
+    def __init__(self, symbols: SymbolMap, epoch: int | None = None) -> None:
         self.symbols = symbols
+        self.epoch = new_epoch() if epoch is None else epoch
         self._topics: list[bytes] = []
         self._encode = msgspec.msgpack.Encoder().encode
 
@@ -133,21 +148,22 @@ class Encoder:
     def encode(self, ev: MarketEvent, sent_ns: int) -> tuple[bytes, bytes]:
         """Encode one event (hot path of the ingest: one tuple, one msgpack call)."""
         venue = self.symbols.venues[ev.venue]
+        epoch = self.epoch
         t = type(ev)
         body: tuple[Any, ...]
         if t is Quote:
             body = (TAG_QUOTE, venue, ev.bid, ev.bid_size, ev.ask, ev.ask_size,  # type: ignore[union-attr]
-                    ev.exchange_ts_ns, ev.recv_ts_ns, ev.seq, sent_ns)  # type: ignore[union-attr]
+                    ev.exchange_ts_ns, ev.recv_ts_ns, ev.seq, epoch, sent_ns)  # type: ignore[union-attr]
             return self.topic(ev.instrument), _VERSION_BYTE + self._encode(body)  # type: ignore[union-attr]
         if t is Book:
-            body = (TAG_BOOK, venue, ev.bids, ev.asks, ev.exchange_ts_ns, ev.recv_ts_ns, ev.seq, sent_ns)  # type: ignore[union-attr]
+            body = (TAG_BOOK, venue, ev.bids, ev.asks, ev.exchange_ts_ns, ev.recv_ts_ns, ev.seq, epoch, sent_ns)  # type: ignore[union-attr]
             return self.topic(ev.instrument), _VERSION_BYTE + self._encode(body)  # type: ignore[union-attr]
         if t is Funding:
             body = (TAG_FUNDING, venue, ev.rate, ev.interval_hours, ev.next_funding_ts_ns,  # type: ignore[union-attr]
-                    ev.exchange_ts_ns, ev.recv_ts_ns, sent_ns)  # type: ignore[union-attr]
+                    ev.exchange_ts_ns, ev.recv_ts_ns, epoch, sent_ns)  # type: ignore[union-attr]
             return self.topic(ev.instrument), _VERSION_BYTE + self._encode(body)  # type: ignore[union-attr]
         if t is VenueStatus:
-            body = (TAG_STATUS, venue, ev.state, ev.reason, ev.recv_ts_ns, ev.market, sent_ns)  # type: ignore[union-attr]
+            body = (TAG_STATUS, venue, ev.state, ev.reason, ev.recv_ts_ns, ev.market, epoch, sent_ns)  # type: ignore[union-attr]
             topic = BROADCAST_TOPIC if ev.instrument == ANY else self.topic(ev.instrument)  # type: ignore[union-attr]
             return topic, _VERSION_BYTE + self._encode(body)
         raise TypeError(f"not a market event: {ev!r}")
@@ -159,14 +175,20 @@ class Decoder:
     ``on_new_ids`` is called (cold path) after a venue or instrument was added to the symbol map,
     so the engine can grow its arrays before the event reaches it. ``accept`` filters instruments
     (a shard refusing what is not its own even if a broad subscription let it through); refused
-    messages raise ``WireError``.
+    messages raise ``WireError``. ``on_new_epoch(instrument, venue)`` is called (cold path) before
+    the first event of a (venue, instrument) from an ingest run other than the one seen last: the
+    engine forgets that slot's ordering (sequence numbers and times of another run order nothing).
     """
 
     def __init__(self, symbols: SymbolMap, on_new_ids: Callable[[], None] | None = None,
-                 accept: Callable[[str], bool] | None = None) -> None:
+                 accept: Callable[[str], bool] | None = None,
+                 on_new_epoch: Callable[[int, int], None] | None = None) -> None:
         self.symbols = symbols
         self.on_new_ids = on_new_ids
         self.accept = accept
+        self.on_new_epoch = on_new_epoch
+        self.epochs: dict[int, dict[int, int]] = {}  # instrument id -> venue id -> epoch seen last
+        self.new_epochs = 0  # (venue, instrument) slots that saw a new ingest run
         self._decode = msgspec.msgpack.Decoder(_WireEvent).decode
         self._instruments: dict[bytes, int] = {BROADCAST_TOPIC: ANY}
         self._venues: dict[str, int] = {}
@@ -204,6 +226,15 @@ class Decoder:
                 self.on_new_ids()
         return vid
 
+    def _epoch_changed(self, i: int, v: int, epoch: int) -> None:
+        by_venue = self.epochs.setdefault(i, {})
+        known = v in by_venue
+        by_venue[v] = epoch
+        if known and i != ANY:
+            self.new_epochs += 1
+            if self.on_new_epoch is not None:
+                self.on_new_epoch(i, v)
+
     def decode(self, topic: bytes, payload: bytes) -> tuple[MarketEvent, int]:
         """One message to ``(event, sent_ns)``; raises ``WireError`` for anything invalid."""
         if not payload or payload[0] != WIRE_VERSION:
@@ -214,6 +245,9 @@ class Decoder:
             raise WireError(f"undecodable payload: {exc}") from None
         i = self._instrument(topic)
         v = self._venue(w.venue)
+        by_venue = self.epochs.get(i)
+        if by_venue is None or by_venue.get(v) != w.epoch:
+            self._epoch_changed(i, v, w.epoch)
         t = type(w)
         if t is _WQuote:
             if i == ANY:

@@ -230,14 +230,17 @@ class ZmqPublisher:
         }
 
 
-MessageHandler = Callable[[bytes, bytes, int], None]
+MessageHandler = Callable[[bytes, bytes, int], object]  # a true result: let the loop run now
 
 
 class ZmqSubscriber:
     """The engine side: one SUB socket connected to every ingest endpoint, subscribed to ``prefixes``.
 
     ``run(handle)`` calls ``handle(topic, payload, recv_ns)`` for each message, draining up to
-    ``config.batch`` messages per wake-up without awaiting per message. A socket monitor keeps
+    ``config.batch`` messages per wake-up without awaiting per message. A handler that returns
+    true (the engine: "I emitted a signal") ends the drain early and resumes it with
+    ``call_soon``: the signal's writer, already woken, runs first instead of waiting behind the
+    rest of the batch (up to 1,024 messages, milliseconds when backlogged). A socket monitor keeps
     ``connected`` (the endpoints with a live connection) for ``/health``.
     """
 
@@ -252,6 +255,7 @@ class ZmqSubscriber:
         self.connected: set[str] = set()
         self.connects = 0
         self.disconnects = 0
+        self.yields = 0  # drains ended early so a signal could be written at once
         self._ctx = context or zmq.asyncio.Context.instance()
         self._asock: zmq.asyncio.Socket | None = None
         self._monitor: zmq.asyncio.Socket | None = None
@@ -298,6 +302,7 @@ class ZmqSubscriber:
             if stopped.done():
                 return
             n = 0
+            yielded = self.yields
             try:
                 while n < batch:
                     try:
@@ -309,14 +314,16 @@ class ZmqSubscriber:
                         self.malformed += 1
                         self._warn.warning("frames", "dropped a message with the wrong number of frames", frames=len(frames))
                         continue
-                    handle(frames[0], frames[1], clock())
+                    if handle(frames[0], frames[1], clock()):
+                        self.yields += 1
+                        break
             except BaseException as exc:  # a bug in the handler: fail the task, do not spin
                 self.received += n
                 stopped.set_exception(exc)
                 return
             self.received += n
             self.batches += 1
-            if n >= batch:
+            if n >= batch or yielded != self.yields:
                 loop.call_soon(on_readable)
 
         def safety_net() -> None:
@@ -377,6 +384,7 @@ class ZmqSubscriber:
             "malformed": self.malformed,
             "connects": self.connects,
             "disconnects": self.disconnects,
+            "yields": self.yields,
             "subscriptions": len(self.prefixes),
         }
 

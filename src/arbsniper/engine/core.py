@@ -11,7 +11,7 @@ being processed, so a replay judges staleness exactly as the live run did.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from arbsniper.config import Config
 from arbsniper.engine.detector import Detector
@@ -19,6 +19,7 @@ from arbsniper.engine.lifecycle import SHUTDOWN, Lifecycle
 from arbsniper.engine.state import Conversion, MarketState
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, MarketEvent, Quote, Signal, VenueStatus
+from arbsniper.venues.metadata import InstrumentMeta
 
 
 class Engine:
@@ -45,6 +46,15 @@ class Engine:
         self.state.grow()
         self.lifecycle.grow()
         self.detector.grow()
+
+    def set_metadata(self, metas: Iterable[InstrumentMeta]) -> None:
+        """Push each venue listing's lot, minimum size, minimum notional and tick into the
+        detector's per-slot arrays (cold path: at start and after a metadata refresh; the hot
+        path only reads numbers). ``[venues.X] limits`` in the config still overrides them."""
+        listed = [(self.symbols.instrument_id(m.instrument), self.symbols.venue_id(m.venue), m) for m in metas]
+        self.grow()
+        for i, v, m in listed:
+            self.state.set_limits(i, v, m.lot_size, m.min_size, m.min_notional, m.tick_size)
 
     def on_event(self, ev: MarketEvent) -> None:
         """Process one normalized event (hot path): state → detector → lifecycle."""

@@ -23,7 +23,9 @@ the conversion rate (if the currencies differ) is usable, and
     funding_bps  = (rate_B − rate_A) per hour × holding_hours × 10 000
     net_bps      = spread − fees − slippage + funding                  ≥ min_net_bps
     size         = largest quantity whose marginal net stays ≥ min_net_bps, capped by max_notional
-                   and depth (top-of-book sizes without books), rounded down to the lot size
+                   and depth (top-of-book sizes without books), rounded down to the lot size,
+                   at least each leg's minimum size and minimum notional (the venues' metadata,
+                   pushed by ``Engine.set_metadata``; ``[venues.X] limits`` overrides it)
     confidence   = 20 + 50·min(spread/50, 1) + 30·min(|funding_delta|/0.01, 1), clamped to 0..100
                    (funding_delta = rate_B − rate_A per 8 h)                ≥ min_confidence
 
@@ -246,7 +248,8 @@ class Detector:
             lot = other
         if lot > 0.0:
             size = math.floor(size / lot + 1e-9) * lot
-        if size <= 0.0 or size * ask < st.min_notional[ia][a] or size * sell_native < st.min_notional[ib][b]:
+        if (size <= 0.0 or size < st.min_size[ia][a] or size < st.min_size[ib][b]
+                or size * ask < st.min_notional[ia][a] or size * sell_native < st.min_notional[ib][b]):
             return lc.TOO_SMALL
         fd8 = fd_h * 8.0
         # 20 + 50·min(spread/50, 1) + 30·min(|Δfunding|/0.01, 1); spread ≥ min_spread ≥ 0 here,
@@ -280,6 +283,9 @@ class Detector:
         for i, v in ((ia, a), (ib, b)):
             if not st.venue_up[v][st.kind[i]]:
                 return lc.VENUE_DOWN
+        for i, v in ((ia, a), (ib, b)):
+            if st.halted[i][v]:
+                return lc.INSTRUMENT_HALTED
         for i, v in ((ia, a), (ib, b)):
             if not st.book_valid[i][v]:
                 return lc.BOOK_RESYNC

@@ -25,6 +25,7 @@ UNPROFITABLE = "unprofitable"
 STALE_QUOTE = "stale_quote"
 VENUE_DOWN = "venue_down"
 BOOK_RESYNC = "book_resync"
+INSTRUMENT_HALTED = "instrument_halted"  # the venue halted or delisted one leg's instrument
 NO_QUOTE = "no_quote"  # a slot's quote was cleared (crossed or invalid update)
 RATE_UNAVAILABLE = "rate_unavailable"  # conversion rate missing, stale or depegged
 SUSPECT = "suspect"  # spread beyond max_sane_spread_bps: never tradable

@@ -13,7 +13,7 @@ import math
 
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
-from arbsniper.model import ANY, DOWN, PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
+from arbsniper.model import ANY, DOWN, HALTED, PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
 
 INF = math.inf
 
@@ -37,11 +37,16 @@ class MarketState:
         self.book: list[list[Book | None]] = []
         self.funding_h: list[list[float]] = []  # funding rate per hour (perp legs)
         self.fee_bps: list[list[float]] = []
-        self.lot: list[list[float]] = []
-        self.min_notional: list[list[float]] = []
+        self.lot: list[list[float]] = []  # order size step, base units (0: none known)
+        self.min_size: list[list[float]] = []  # smallest order, base units
+        self.min_notional: list[list[float]] = []  # smallest order value, quote currency
+        self.tick: list[list[float]] = []  # price step, quote currency (for the executor)
+        # per slot, what the venue's metadata says (``set_limits``); config limits override it
+        self._listed: dict[tuple[int, int], tuple[float, float, float, float]] = {}
         self.tradable: list[list[bool]] = []
         self.book_valid: list[list[bool]] = []
         self.has_bbo: list[list[bool]] = []  # the slot has a dedicated BBO stream
+        self.halted: list[list[bool]] = []  # the venue halted or delisted the instrument (cold path only)
         # per instrument, kept equal to max(bid[i]) and min(ask[i]) by every write (the
         # detector's pre-filter reads them; max()/min() over a row cost more than the rest of it)
         self.max_bid: list[float] = []
@@ -85,7 +90,9 @@ class MarketState:
             (self.bid, 0.0), (self.ask, INF), (self.bid_size, 0.0), (self.ask_size, 0.0),
             (self.recv_ns, 0), (self.exch_ns, 0), (self.seq, 0), (self.book, None),
             (self.funding_h, 0.0), (self.fee_bps, 0.0), (self.lot, 0.0), (self.min_notional, 0.0),
+            (self.min_size, 0.0), (self.tick, 0.0),
             (self.tradable, False), (self.book_valid, True), (self.has_bbo, False),
+            (self.halted, False),
         )
         for arr, fill in slot_arrays:
             while len(arr) < ni:
@@ -97,12 +104,31 @@ class MarketState:
             for v in range(nv):
                 vname = self.symbols.venues[v]
                 self.fee_bps[i][v] = cfg.taker_fee_bps(vname, inst.kind)
-                limits = cfg.venue(vname).limits.get(inst.name)
-                if limits is not None:
-                    self.lot[i][v] = limits.lot_size
-                    self.min_notional[i][v] = limits.min_notional
+                self._apply_limits(i, v)
                 self._refresh_tradable(i, v)
         self.nv, self.ni = nv, ni
+
+    def set_limits(self, i: int, v: int, lot_size: float, min_size: float, min_notional: float, tick_size: float) -> None:
+        """What the venue's metadata says one slot accepts (cold path: at start and on a refresh).
+
+        ``[venues.X] limits."<instrument>"`` in the config stays an override: each of its fields
+        that is set (non-zero) wins over the metadata's.
+        """
+        self._listed[(i, v)] = (lot_size, min_size, min_notional, tick_size)
+        if i < self.ni and v < self.nv:
+            self._apply_limits(i, v)
+
+    def _apply_limits(self, i: int, v: int) -> None:
+        lot, least, notional, tick = self._listed.get((i, v), (0.0, 0.0, 0.0, 0.0))
+        override = self.config.venue(self.symbols.venues[v]).limits.get(self.symbols.instruments[i].name)
+        if override is not None:
+            lot = override.lot_size or lot
+            notional = override.min_notional or notional
+            tick = override.tick_size or tick
+        self.lot[i][v] = lot
+        self.min_size[i][v] = least
+        self.min_notional[i][v] = notional
+        self.tick[i][v] = tick
 
     def _refresh_tradable(self, i: int, v: int) -> None:
         self.tradable[i][v] = (
@@ -178,9 +204,16 @@ class MarketState:
         self.ask_size[i][v] = 0.0
         self.book[i][v] = None
         self.tradable[i][v] = False
-        # A reconnected venue may restart its sequence numbers: order afresh from the next quote.
+        self.reset_order(i, v)
+
+    def reset_order(self, i: int, v: int) -> None:
+        """Order a slot afresh from its next update: a reconnected venue, or a new ingest run,
+        may restart its sequence numbers (and its clock), and those are not "old" updates."""
         self.seq[i][v] = 0
         self.exch_ns[i][v] = 0
+        book = self.book[i][v]
+        if book is not None and book.exchange_ts_ns:
+            self.book[i][v] = None
 
     def apply_book(self, b: Book) -> Quote | None:
         """Store a book's top levels for depth; returns the quote its top implies.
@@ -219,19 +252,24 @@ class MarketState:
             for k in kinds:
                 self.venue_up[v][k] = up
             insts = [i for i in range(self.ni) if self.kind[i] in kinds]
+            # A connection status (down, resyncing, up again) starts a new connection's numbering.
+            for i in insts:
+                self.reset_order(i, v)
             if s.state == RESYNCING:
                 for i in insts:
                     self.book_valid[i][v] = False
             elif up:
                 for i in insts:
-                    self.book_valid[i][v] = True
+                    self.book_valid[i][v] = not self.halted[i][v]
             if s.state == DOWN:
                 for i in insts:
                     self.clear_quote(i, v)
         else:
             i = s.instrument
             insts = [i]
-            if s.state == UP:
+            if s.state == HALTED:
+                self.halted[i][v] = True  # for good: the instrument is unsubscribed, its book never valid again
+            if s.state == UP and not self.halted[i][v]:
                 self.book_valid[i][v] = True
             else:
                 self.book_valid[i][v] = False

@@ -52,6 +52,7 @@ log = logging.getLogger("arbsniper.services")
 EXPIRE_EVERY_S = 0.1
 STATS_EVERY_S = 5.0
 SHUTDOWN_FLUSH_S = 3.0
+RECOVER_AT_START_S = 2.0  # Redis away longer: the publisher closes the leftovers on first contact
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -127,9 +128,11 @@ class EngineService:
         for n in self.ownership.instruments:
             self.symbols.instrument_id(n)
         self.engine.grow()
-        self.decoder = Decoder(self.symbols, self.engine.grow, self.ownership.accepts)
+        self.decoder = Decoder(self.symbols, self.engine.grow, self.ownership.accepts,
+                               on_new_epoch=self.engine.state.reset_order)
         self.subscriber = ZmqSubscriber(self.config.zmq, self.ownership.prefixes(), endpoints=connect)
-        self.redis = RedisSignalPublisher(self.config.redis, url=redis_url, instance=default_instance(self.name))
+        self.redis = RedisSignalPublisher(self.config.redis, url=redis_url, instance=default_instance(self.name),
+                                          open_set=self.name)  # the shard's name is its identity across restarts
         self.on_signal = on_signal
         self.http = http
         self.ops: HttpServer | None = None
@@ -147,23 +150,27 @@ class EngineService:
         self.registry = make_registry(ServiceCollector(self.samples, self.histograms))
 
     # -- hot path -------------------------------------------------------------------------------
-    def on_message(self, topic: bytes, payload: bytes, recv_ns: int) -> None:
-        """One ZeroMQ message: decode, feed the engine (signals come back through ``_on_signal``)."""
+    def on_message(self, topic: bytes, payload: bytes, recv_ns: int) -> bool:
+        """One ZeroMQ message: decode, feed the engine (signals come back through ``_on_signal``).
+        True when it produced a signal: the subscriber then lets the Redis writer run first."""
         try:
             ev, sent_ns = self.decoder.decode(topic, payload)
         except WireError as exc:
             self.rejected += 1
             self._warn.warning("wire", "rejected a message", error=str(exc))
-            return
+            return False
         self.lat_wire.observe(recv_ns - sent_ns)
         v = ev.venue
         p = self.processed
         p[v] = p.get(v, 0) + 1
         self._cur_engine_recv = recv_ns
         self._cur_venue_recv = ev.recv_ts_ns
+        redis = self.redis
+        offered = redis.seq
         self.engine.on_event(ev)
         self._cur_engine_recv = 0
         self._cur_venue_recv = 0
+        return redis.seq != offered
 
     def _on_signal(self, s: Signal) -> None:
         now = time.time_ns()
@@ -207,7 +214,7 @@ class EngineService:
                        "redis_capacity": rs["buffer_capacity"]},
             "redis": {"connected": rs["connected"], "url": rs["url"], "instance": rs["instance"],
                       "published": rs["published"], "duplicates": rs["duplicates"], "pending": rs["pending"],
-                      "dropped": rs["dropped"], "failures": rs["failures"], "reconnects": rs["reconnects"],
+                      "dropped": rs["dropped"], "restart_closed": rs["restart_closed"], "failures": rs["failures"], "reconnects": rs["reconnects"],
                       "errors": rs["errors"], "last_error": rs["last_error"]},
             "engine": {k: st[k] for k in ("events", "out_of_order", "crossed", "invalid", "suspect", "opened", "closed")},
             "latency": {k: h.as_dict() for k, h in self.histograms().items()},
@@ -241,7 +248,9 @@ class EngineService:
                 "redis_connected": self.redis.connected, "zmq_connected": len(self.subscriber.connected)}})
 
     async def start(self) -> None:
-        """Connect ZeroMQ and start the ops server (so callers know the port before data flows)."""
+        """Close what a killed predecessor left open, connect ZeroMQ and start the ops server (so
+        callers know the port before data flows)."""
+        await self.redis.recover(RECOVER_AT_START_S)
         self.subscriber.connect()
         if self.http is not None:
             self.ops = HttpServer(ops_app(self.health, self.registry), *self.http)

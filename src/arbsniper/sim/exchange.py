@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 
 from arbsniper.config import DemoConfig
+from arbsniper.sim.market import demo_market
 from arbsniper.sim.server import SimVenueServer
 from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing, SyntheticMarket
 from arbsniper.venues import REGISTRY
@@ -171,7 +172,8 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
     started the simulator with a pipe takes it down with it however the parent ends (even SIGKILL).
     """
     demo = getattr(config, "demo", config)
-    sim = Simulator(demo=demo if isinstance(demo, DemoConfig) else None, seed=seed)
+    demo = demo if isinstance(demo, DemoConfig) else DemoConfig()
+    sim = Simulator(demo_market(demo.bases), demo=demo, seed=seed)
     try:
         plan = [parse_fault(spec, sim.servers) for spec in faults]
         if port and port + len(sim.servers) - 1 > 65535:

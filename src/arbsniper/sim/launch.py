@@ -18,10 +18,12 @@ import msgspec
 from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap
 from arbsniper.sim.exchange import SIM_REGISTRY, Simulator
-from arbsniper.sim.synthetic import DEMO_LISTINGS, Listing
+from arbsniper.sim.market import demo_market
+from arbsniper.sim.synthetic import Listing
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.base import EventSink
-from arbsniper.venues.connect import ConnectorSource, build_venues
+from arbsniper.venues.catalog import Catalog
+from arbsniper.venues.connect import ConnectorSource, Discovery, build_venues, discover, fetch_listings
 from arbsniper.venues.session import FrameTap
 
 
@@ -31,7 +33,7 @@ class SimulatedVenues:
     def __init__(self, config: Config, symbols: SymbolMap, seed: int | None = None, tap: FrameTap | None = None,
                  listings: Iterable[Listing] | None = None, separate_process: bool = False) -> None:
         usable = set(REGISTRY) & set(SIM_REGISTRY)
-        chosen = [lst for lst in (listings if listings is not None else DEMO_LISTINGS) if lst.venue in usable]
+        chosen = [lst for lst in (listings if listings is not None else demo_market(config.demo.bases)) if lst.venue in usable]
         if separate_process and listings is not None:
             raise ValueError("a simulator in its own process serves the default demo listings only")
         self.separate_process = separate_process
@@ -45,7 +47,9 @@ class SimulatedVenues:
         self.config = config
         self.symbols = symbols
         self.tap = tap
+        self.explicit = listings is not None
         self.connectors: ConnectorSource | None = None
+        self.discovery: Discovery | None = None
 
     async def run(self, sink: EventSink) -> None:
         if self.separate_process:
@@ -53,11 +57,22 @@ class SimulatedVenues:
             return
         await self.simulator.start()
         try:
-            venues = build_venues(self.config, self.symbols, self.simulator.urls(), self.simulator.listings)
-            self.connectors = ConnectorSource(venues, self.tap)
-            await self.connectors.run(sink)
+            await self._connect(self.simulator.urls(), sink)
         finally:
             await self.simulator.stop()
+
+    async def _connect(self, urls: dict[str, tuple[str, str]], sink: EventSink) -> None:
+        """Read the simulator's listings as the live venues' are read (never cached: they are not
+        the venues'), choose the universe from them (explicit listings: exactly those), connect."""
+        if self.explicit:
+            _, found = await fetch_listings(self.config, urls, Catalog(None))
+            metas = {(m.venue, m.instrument): m for lst in found.values() for m in lst.instruments}
+            venues = build_venues(self.config, self.symbols, urls, self.listings, metas)
+            self.connectors = ConnectorSource(venues, self.tap)
+        else:
+            self.discovery = await discover(self.config, self.symbols, urls, Catalog(None))
+            self.connectors = ConnectorSource(self.discovery.venues, self.tap, self.discovery, self.config.metadata_refresh_s)
+        await self.connectors.run(sink)
 
     async def _run_with_process(self, sink: EventSink) -> None:
         """The simulator as its own process (``arbsniper simulate``): it is the exchanges, and it
@@ -72,9 +87,7 @@ class SimulatedVenues:
         proc = await asyncio.create_subprocess_exec(*cmd, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env)
         try:
             urls = await asyncio.wait_for(_read_simulator_urls(proc, {lst.venue for lst in self.listings}), 30.0)
-            venues = build_venues(self.config, self.symbols, urls, self.listings)
-            self.connectors = ConnectorSource(venues, self.tap)
-            await self.connectors.run(sink)
+            await self._connect(urls, sink)
         finally:
             if proc.stdin is not None:
                 proc.stdin.close()

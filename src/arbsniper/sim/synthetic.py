@@ -108,7 +108,10 @@ class _ListingState:
         self.dislocation_until_ns = 0
         self.quiet_until_ns = 0
         info = REGISTRY.get(listing.venue)
-        self.funding_interval_h = info.funding_interval_h if info is not None else 8.0
+        if listing.lot_size and listing.funding_interval_hours > 0:  # a listing with its metadata: its own period
+            self.funding_interval_h = listing.funding_interval_hours
+        else:
+            self.funding_interval_h = info.funding_interval_h if info is not None else 8.0
         # Typical funding: ~0.01 % per 8 h, with per-venue differences.
         self.funding_rate = rng.gauss(0.0001, 0.00008) * self.funding_interval_h / 8.0
         self.next_funding_ns = 0

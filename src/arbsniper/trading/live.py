@@ -10,6 +10,13 @@ Each order carries the runner's client order id, so its fate can be found after 
 fees). A network error while sending is resolved the same way: the venue is asked whether the
 order exists before anything is assumed. Venue refusals (insufficient funds, invalid order)
 become rejected results; the runner's leg-risk handling is the same as on paper.
+
+Units: orders, fills and the ledger are in base units everywhere in arbsniper; ccxt's ``amount``
+is in the venue's unit, contracts on contract markets (an OKX BTC-USDT-SWAP contract is 0.01 BTC,
+a KuCoin XBTUSDTM lot 0.001 BTC, a Coinbase nano BTC future 0.01 BTC). ``venue_amount`` converts
+an order's base quantity with the market's ``contractSize``, down to the lot grid, and refuses it
+below the minimum size or notional; ``base_amount`` converts fills back. Where our own metadata
+is known it must agree with ccxt's contract size, or the order is refused (a unit mix-up).
 """
 
 from __future__ import annotations
@@ -27,8 +34,56 @@ from arbsniper.config import Config
 from arbsniper.instruments import parse_instrument
 from arbsniper.trading.orders import BUY, DRY_RUN, EXPIRED, REJECTED, Fill, OrderRequest, OrderResult, final_status
 from arbsniper.venues import REGISTRY
+from arbsniper.venues.metadata import InstrumentMeta
 
 log = logging.getLogger("arbsniper.trading.live")
+
+class OrderSizeError(ValueError):
+    """An order that cannot be sent at its size: below the venue's minimum, or in an uncertain unit."""
+
+
+def contract_size(ex: Any, symbol: str) -> float:
+    """Base units per unit of ccxt's ``amount`` on ``symbol`` (1 on spot, ``contractSize`` on contracts)."""
+    market = ex.market(symbol)
+    if not market.get("contract"):
+        return 1.0
+    size = market.get("contractSize")
+    if not size or float(size) <= 0:
+        raise OrderSizeError(f"{symbol}: the venue gives no contract size: the order's unit is unknown")
+    return float(size)
+
+
+def venue_amount(ex: Any, symbol: str, qty: float, price: float | None, min_notional: float = 0.0) -> float:
+    """ccxt's ``amount`` for ``qty`` base units: venue units, down to the lot grid, at least the minimums.
+
+    ``price`` (the limit, or the expected price of a market order) prices the minimum notional;
+    ``min_notional`` (quote currency, from our metadata) adds to ccxt's own ``limits.cost.min``.
+    """
+    import ccxt
+
+    size = contract_size(ex, symbol)
+    # round(…, 9) first: 4.31 / 0.01 is 430.99999999999994 in binary, and means 431 contracts
+    units = round(qty / size, 9)
+    try:
+        amount = float(ex.amount_to_precision(symbol, units))  # ccxt truncates to the lot grid
+    except ccxt.InvalidOrder:
+        amount = 0.0
+    limits = ex.market(symbol).get("limits") or {}
+    least = float((limits.get("amount") or {}).get("min") or 0.0)
+    if amount <= 0.0 or amount + 1e-12 < least:
+        raise OrderSizeError(f"{symbol}: {qty:g} base = {units:g} venue units, below the minimum size {least:g}")
+    if price is not None and price > 0:
+        notional = amount * size * price
+        least_cost = max(float((limits.get("cost") or {}).get("min") or 0.0), min_notional)
+        if notional + 1e-9 < least_cost:
+            raise OrderSizeError(f"{symbol}: notional {notional:.6g} below the minimum {least_cost:g}")
+    return amount
+
+
+def base_amount(ex: Any, symbol: str, amount: float) -> float:
+    """Base units of a ccxt ``amount`` (a fill, a filled quantity) on ``symbol``."""
+    return amount * contract_size(ex, symbol)
+
 
 # Our venue names -> ccxt exchange ids (unified symbols are the same convention as ours).
 CCXT_IDS = {name: info.ccxt_id for name, info in REGISTRY.items()}
@@ -72,8 +127,10 @@ class LiveExecutor:
     """Orders through ccxt exchanges (one instance per venue), or printed only when ``dry_run``."""
 
     def __init__(self, exchanges: dict[str, Any], *, dry_run: bool, out: TextIO | None = sys.stdout,
-                 clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 clock_ns: Callable[[], int] = time.time_ns,
+                 metadata: Mapping[tuple[str, str], InstrumentMeta] | None = None) -> None:
         self.exchanges = exchanges
+        self.metadata = dict(metadata or {})  # (venue, instrument) -> the venue's listing, when known
         self.dry_run = dry_run
         self.name = "dry-run" if dry_run else "live"
         self.out = out
@@ -124,13 +181,22 @@ class LiveExecutor:
         return ex
 
     def build(self, ex: Any, order: OrderRequest) -> dict[str, Any]:
-        """The ccxt ``create_order`` arguments for an order, rounded to the venue's precision."""
+        """The ccxt ``create_order`` arguments for an order: its base quantity in the venue's unit,
+        rounded down to the lot grid (OrderSizeError below the minimums or on a unit disagreement)."""
+        meta = self.metadata.get((order.venue, order.instrument))
+        size = contract_size(ex, order.instrument)
+        if meta is not None and abs(meta.contract_size - size) > 1e-12 * max(1.0, size):
+            raise OrderSizeError(f"{order.instrument}: contract size {size:g} (ccxt) disagrees with the venue "
+                                 f"listing's {meta.contract_size:g}: refusing an order in an uncertain unit")
+        amount = venue_amount(ex, order.instrument, order.qty, order.limit_price,
+                              meta.min_notional if meta is not None else 0.0)
         spec: dict[str, Any] = {
             "venue": order.venue,
             "symbol": order.instrument,
             "type": "limit" if order.limit_price is not None else "market",
             "side": order.side,
-            "amount": float(ex.amount_to_precision(order.instrument, order.qty)),
+            "amount": amount,  # the venue's unit (contracts on contract markets)
+            "base_qty": amount * size,  # the same in base units, as the ledger books it
             "price": None,
             "params": {"clientOrderId": order.client_id},
         }
@@ -145,13 +211,16 @@ class LiveExecutor:
         try:
             ex = await self._exchange(order.venue)
             spec = self.build(ex, order)
+        except OrderSizeError as exc:
+            return OrderResult(order, REJECTED, reason=str(exc)[:200])
         except (KeyError, ccxt.BaseError) as exc:
             if not self.dry_run or isinstance(exc, KeyError):
                 return OrderResult(order, REJECTED, reason=f"{type(exc).__name__}: {exc}"[:200])
             # Dry run without the venue's market list (offline): show the order unrounded, and say so.
+            # Without the market its unit is unknown: the base quantity only, never a guessed amount.
             spec = {"venue": order.venue, "symbol": order.instrument,
                     "type": "limit" if order.limit_price is not None else "market", "side": order.side,
-                    "amount": order.qty, "price": order.limit_price,
+                    "amount": None, "base_qty": order.qty, "price": order.limit_price,
                     "params": {"clientOrderId": order.client_id,
                                **({"timeInForce": "IOC"} if order.limit_price is not None else {})},
                     "precision": f"not applied: markets not loaded ({type(exc).__name__})"}
@@ -175,10 +244,11 @@ class LiveExecutor:
 
     async def _result(self, ex: Any, order: OrderRequest, resp: dict[str, Any]) -> OrderResult:
         trades = resp.get("trades") or []
-        filled = float(resp.get("filled") or 0.0)
+        size = contract_size(ex, order.instrument)
+        filled = float(resp.get("filled") or 0.0) * size  # base units from here on
         if filled > 0 and not trades:
             trades = await ex.fetch_my_trades(order.instrument, params={"orderId": resp["id"]})
-        fills = [self._fill(order, t, n) for n, t in enumerate(trades)]
+        fills = [self._fill(order, t, n, size) for n, t in enumerate(trades)]
         got = sum(f.qty for f in fills)
         if filled > 0 and got + 1e-12 < filled:
             # The venue reports more filled than it itemised: book the rest at the order's average.
@@ -191,11 +261,11 @@ class LiveExecutor:
         return OrderResult(order, status, fills, "" if status != REJECTED else str(resp.get("status") or "not filled"),
                            str(resp.get("id") or ""))
 
-    def _fill(self, order: OrderRequest, t: dict[str, Any], n: int) -> Fill:
+    def _fill(self, order: OrderRequest, t: dict[str, Any], n: int, size: float = 1.0) -> Fill:
         fee = t.get("fee") or {}
         ts = t.get("timestamp")
         return Fill(f"{order.client_id}:{t.get('id') or n}", order.client_id, order.venue, order.instrument,
-                    order.side, float(t["amount"]), float(t["price"]), float(fee.get("cost") or 0.0),
+                    order.side, float(t["amount"]) * size, float(t["price"]), float(fee.get("cost") or 0.0),
                     fee.get("currency") or _quote(order.instrument), int(ts) * 1_000_000 if ts else self.clock_ns())
 
     async def recover(self, order: OrderRequest) -> OrderResult:

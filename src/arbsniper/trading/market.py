@@ -10,12 +10,14 @@ size and knows only the sides signals mention, so exits wait until both closing 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import parse_instrument
 from arbsniper.model import Book, Signal
+from arbsniper.venues.metadata import InstrumentMeta
 
 # Close reasons after which the slots a signal named must not be traded on.
 _INVALIDATING = frozenset({"stale_quote", "venue_down", "book_resync", "no_quote"})
@@ -36,20 +38,31 @@ class MarketView(Protocol):
 
 
 class MarketRules:
-    """Fees, lot sizes and minimum notionals from the config (the same numbers the detector uses)."""
+    """Fees, lot sizes, minimum sizes and notionals: the venues' metadata (``set_metadata``), with
+    ``[venues.X] limits`` as the override (the same numbers the detector uses). Sizes in base units."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._cache: dict[tuple[str, str], tuple[float, float, float]] = {}
+        self._cache: dict[tuple[str, str], tuple[float, float, float, float]] = {}
+        self._listed: dict[tuple[str, str], InstrumentMeta] = {}
 
-    def _get(self, venue: str, instrument: str) -> tuple[float, float, float]:
+    def set_metadata(self, metas: Iterable[InstrumentMeta]) -> None:
+        """Take each venue listing's lot, minimum size and minimum notional (start, refresh)."""
+        for m in metas:
+            self._listed[(m.venue, m.instrument)] = m
+        self._cache.clear()
+
+    def _get(self, venue: str, instrument: str) -> tuple[float, float, float, float]:
         key = (venue, instrument)
         r = self._cache.get(key)
         if r is None:
             inst = parse_instrument(instrument)
+            meta = self._listed.get(key)
+            lot, least, notional = (meta.lot_size, meta.min_size, meta.min_notional) if meta else (0.0, 0.0, 0.0)
             limits = self.config.venue(venue).limits.get(instrument)
-            r = (self.config.taker_fee_bps(venue, inst.kind),
-                 limits.lot_size if limits else 0.0, limits.min_notional if limits else 0.0)
+            if limits is not None:
+                lot, notional = limits.lot_size or lot, limits.min_notional or notional
+            r = (self.config.taker_fee_bps(venue, inst.kind), lot, notional, least)
             self._cache[key] = r
         return r
 
@@ -61,6 +74,10 @@ class MarketRules:
 
     def min_notional(self, venue: str, instrument: str) -> float:
         return self._get(venue, instrument)[2]
+
+    def min_size(self, venue: str, instrument: str) -> float:
+        """Smallest order in base units (0: none known)."""
+        return self._get(venue, instrument)[3]
 
 
 class EngineMarketView:

@@ -95,7 +95,9 @@ def plan_trade(s: Signal, now_ns: int, cfg: TradingConfig, *, rules: MarketRules
     if lot > 0:
         size = math.floor(size / lot + 1e-9) * lot
     min_notional = max(cfg.min_trade_notional, rules.min_notional(bv, bi), rules.min_notional(sv, si))
-    if size <= QTY_EPS or size * buy_limit < min_notional or size * sell_limit < rules.min_notional(sv, si):
+    min_size = max(rules.min_size(bv, bi), rules.min_size(sv, si))
+    if (size <= QTY_EPS or size + QTY_EPS < min_size or size * buy_limit < min_notional
+            or size * sell_limit < rules.min_notional(sv, si)):
         return binding
     reason = risk.check(Proposal(bv, sv, size * buy_limit, size * sell_limit))
     if reason:

@@ -1,6 +1,6 @@
 """``arbsniper trader --redis``: the strategy runner as its own process, on the engines' signal stream.
 
-Signals come from ``<prefix>signals:stream`` through a consumer group (``sources.RedisStreamSource``),
+Signals come from ``<prefix>{signals}:stream`` through a consumer group (``sources.RedisStreamSource``),
 each entry acknowledged only after the runner acted on it. There is no engine in this process, so
 the paper executor fills against a book built from the signals themselves
 (``market.SignalMarketView``); ``--live`` trades through ccxt instead. With ``http`` it serves

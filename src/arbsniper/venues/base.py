@@ -243,6 +243,24 @@ class Venue(MetadataSource):
         """Frames that make the venue send a fresh book snapshot for one instrument."""
         return []
 
+    # ---- halts and delistings (metadata refresh, cold path) -----------------------------------
+
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """Frames that stop the venue sending one instrument's channels; default none (the
+        instrument is still dropped locally: see ``remove_instrument``)."""
+        return []
+
+    def remove_instrument(self, instrument: str) -> int | None:
+        """Stop watching one instrument (halted or delisted): no longer subscribed on the next
+        connection; its id, or None when it was not watched. Its frames may still be parsed until
+        the venue stops sending them: the engine ignores them once told (``VenueStatus(HALTED)``)."""
+        if instrument not in self.instruments:
+            return None
+        iid = self.symbols.instrument_id(instrument)
+        self.instruments.remove(instrument)
+        self.books.pop(iid, None)
+        return iid
+
     # ---- helpers for parsers ------------------------------------------------------------
 
     def _register(self, native: str, instrument: str) -> int:

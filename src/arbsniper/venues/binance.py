@@ -516,7 +516,8 @@ class Binance(Venue):
                 return NOTHING
             if rule != APPLY:
                 return self._restart(iid, d, f"depth gap: U={d.U} but last u={book.seq}", recv_ts_ns)
-        self._apply(iid, book, d)
+        if not self._apply(iid, book, d):
+            return self._bad_level(iid, recv_ts_ns)
         if book.is_crossed():
             return self.resync(iid, "book crossed after update", recv_ts_ns)
         ts = (d.T or d.E) * 1_000_000
@@ -528,21 +529,17 @@ class Binance(Venue):
         self._pending.restart(iid, [d])
         return parsed
 
-    def _apply(self, iid: int, book: L2Book, d: _Depth) -> None:
-        set_bid = book.set_bid
-        set_ask = book.set_ask
-        scale = self._scale.get(iid) if self._scale else None
-        if scale is None:
-            for p, q in d.b:
-                set_bid(p, q)
-            for p, q in d.a:
-                set_ask(p, q)
-        else:
-            for p, q in d.b:
-                set_bid(p, q * scale)
-            for p, q in d.a:
-                set_ask(p, q * scale)
+    def _apply(self, iid: int, book: L2Book, d: _Depth) -> bool:
+        """Both sides of one depth event; False on a level that is not a valid price/size."""
+        scale = self._scale.get(iid, 1.0) if self._scale else 1.0
         book.seq = d.u
+        return book.apply_bids(d.b, scale) and book.apply_asks(d.a, scale)
+
+    def _bad_level(self, iid: int, recv_ts_ns: int) -> Parsed:
+        """A level with a non-finite / non-positive price or a bad size: drop the book, fetch it again."""
+        parsed = self.resync(iid, "bad book level (price not finite and > 0, or size not finite and >= 0)", recv_ts_ns)
+        self._pending.restart(iid, [])  # buffer what follows without asking a second time
+        return parsed
 
     def apply_snapshot(self, instrument_id: int, body: str | bytes, recv_ts_ns: int) -> Parsed:
         """Install ``GET /api/v3/depth`` (spot) or ``/fapi/v1/depth`` (USD-M) and replay buffered events.
@@ -557,10 +554,9 @@ class Binance(Venue):
         book = self.book(iid)
         book.clear()
         scale = self._scale.get(iid, 1.0)
-        for p, q in snap.bids:
-            book.set_bid(p, q * scale)
-        for p, q in snap.asks:
-            book.set_ask(p, q * scale)
+        if not (book.apply_bids(snap.bids, scale) and book.apply_asks(snap.asks, scale)):
+            self._pending.take(iid)
+            return self._bad_level(iid, recv_ts_ns)
         book.seq = snap.lastUpdateId
         pending = self._pending.take(iid)
         refused = self._replay_perp(iid, book, pending, recv_ts_ns) if self.perp else self._replay_spot(iid, book, pending, recv_ts_ns)
@@ -590,7 +586,8 @@ class Binance(Venue):
                 self._pending.restart(iid, [d])
                 return self.resync(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)
             first = False
-            self._apply(iid, book, d)
+            if not self._apply(iid, book, d):
+                return self._bad_level(iid, recv_ts_ns)
         self._first_after_snapshot.discard(iid)
         return None
 
@@ -609,7 +606,8 @@ class Binance(Venue):
             elif d.pu != book.seq:
                 self._pending.restart(iid, [d])
                 return self.resync(iid, f"gap in buffered depth at U={d.U}", recv_ts_ns)
-            self._apply(iid, book, d)
+            if not self._apply(iid, book, d):
+                return self._bad_level(iid, recv_ts_ns)
         if first:
             self._first_after_snapshot.add(iid)  # the next live event must bracket the snapshot
         else:

@@ -483,12 +483,14 @@ class Bitget(Venue):
                 out.append(self.invalidate(iid, f"{native}: sequence gap: pseq={d.pseq} but last seq={book.seq}", recv_ts_ns))
                 resync = True
                 continue
-            for raw in d.bids:
-                price, size = _level(raw, native)
-                book.set_bid(price, size, raw)
-            for raw in d.asks:
-                price, size = _level(raw, native)
-                book.set_ask(price, size, raw)
+            try:
+                applied = book.apply_raw_bids(d.bids) and book.apply_raw_asks(d.asks)
+            except (ValueError, IndexError):
+                applied = False
+            if not applied:  # the book is half applied: drop it and fetch it again
+                out.append(self.invalidate(iid, f"{native}: bad book level (not numbers, or price not > 0, or size < 0)", recv_ts_ns))
+                resync = True
+                continue
             book.seq = d.seq if d.seq is not None else 0  # 0: the next pseq has nothing to chain to
             # No checksum field: not given (2026 messages), never a mismatch. v2 snapshots carry
             # 0 ("not computed"); every other checksum is checked.

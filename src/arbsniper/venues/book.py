@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import zlib
 from bisect import bisect_left, insort
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
 MAX_SIZE = 1e12  # no venue shows a level this large; beyond it a size is garbage
@@ -100,18 +100,30 @@ class DeltaBuffer(Generic[_D]):
 class L2Book:
     """Both sides of one book; a size of zero removes a level.
 
-    Each side is a dict (price → (size, raw level)) plus a sorted list of its prices (bids
-    negated, so both lists run best-first). Measured against ``SortedDict``: about twice as fast
+    Each side is a dict (price → size) plus a sorted list of its prices (bids negated, so both
+    lists run best-first); the venue's raw strings, for the venues that checksum them, sit in a
+    third dict per side as ``"price:size"``. Measured against ``SortedDict``: about twice as fast
     per level change and per top-of-book read, for books of a few thousand levels.
+
+    The top ``watch`` levels of each side are cached: a change beyond them (most deltas of deep
+    books) leaves the last top list and checksum as they were, so a Book event reuses them.
+    Cached lists are shared between events and must never be mutated.
     """
 
-    __slots__ = ("_bids", "_asks", "_bid_keys", "_ask_keys", "seq", "valid")
+    __slots__ = ("_bids", "_asks", "_bid_keys", "_ask_keys", "_raw_bids", "_raw_asks", "_watch",
+                 "_top_b", "_top_a", "_crc", "seq", "valid")
 
-    def __init__(self) -> None:
-        self._bids: dict[float, tuple[float, RawLevel]] = {}
-        self._asks: dict[float, tuple[float, RawLevel]] = {}
+    def __init__(self, watch: int = 25) -> None:
+        self._bids: dict[float, float] = {}
+        self._asks: dict[float, float] = {}
         self._bid_keys: list[float] = []  # -price, ascending = best bid first
         self._ask_keys: list[float] = []  # price, ascending = best ask first
+        self._raw_bids: dict[float, str] = {}  # price → "px:sz" as the venue wrote them
+        self._raw_asks: dict[float, str] = {}
+        self._watch = watch  # deepest level any reader asks for (Book events, checksums)
+        self._top_b: list[tuple[float, float]] | None = None
+        self._top_a: list[tuple[float, float]] | None = None
+        self._crc: int | None = None
         self.seq = 0
         self.valid = False
 
@@ -120,38 +132,147 @@ class L2Book:
         self._asks.clear()
         self._bid_keys.clear()
         self._ask_keys.clear()
+        self._raw_bids.clear()
+        self._raw_asks.clear()
+        self._top_b = self._top_a = self._crc = None
         self.seq = 0
         self.valid = False
 
     def set_bid(self, price: float, size: float, raw: RawLevel = NO_RAW) -> None:
-        levels = self._bids
+        levels, keys = self._bids, self._bid_keys
+        if len(keys) < self._watch or -price <= keys[self._watch - 1]:
+            self._top_b = self._crc = None
         if size == 0.0:
             if levels.pop(price, None) is not None:
-                keys = self._bid_keys
                 del keys[bisect_left(keys, -price)]
+                self._raw_bids.pop(price, None)
         else:
             if price not in levels:
-                insort(self._bid_keys, -price)
-            levels[price] = (size, raw)
+                insort(keys, -price)
+            levels[price] = size
+            if raw is not NO_RAW:
+                self._raw_bids[price] = raw[0] + ":" + raw[1]
 
     def set_ask(self, price: float, size: float, raw: RawLevel = NO_RAW) -> None:
-        levels = self._asks
+        levels, keys = self._asks, self._ask_keys
+        if len(keys) < self._watch or price <= keys[self._watch - 1]:
+            self._top_a = self._crc = None
         if size == 0.0:
             if levels.pop(price, None) is not None:
-                keys = self._ask_keys
                 del keys[bisect_left(keys, price)]
+                self._raw_asks.pop(price, None)
         else:
             if price not in levels:
-                insort(self._ask_keys, price)
-            levels[price] = (size, raw)
+                insort(keys, price)
+            levels[price] = size
+            if raw is not NO_RAW:
+                self._raw_asks[price] = raw[0] + ":" + raw[1]
+
+    def apply_bids(self, levels: Iterable[Sequence[float]], scale: float = 1.0) -> bool:
+        """Set every ``(price, size)`` of one side, sizes times ``scale``, in one call.
+
+        False at the first level that is not ``valid_level`` (NaN, ≤ 0 price, negative or huge
+        size): the book is then wrong and the caller must drop it and resync.
+        """
+        book, keys, watch = self._bids, self._bid_keys, self._watch
+        for p, q in levels:
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or -p <= keys[watch - 1]:
+                self._top_b = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, -p)]
+            else:
+                if p not in book:
+                    insort(keys, -p)
+                book[p] = q if scale == 1.0 else q * scale
+        return True
+
+    def apply_asks(self, levels: Iterable[Sequence[float]], scale: float = 1.0) -> bool:
+        """``apply_bids`` for the ask side."""
+        book, keys, watch = self._asks, self._ask_keys, self._watch
+        for p, q in levels:
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or p <= keys[watch - 1]:
+                self._top_a = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, p)]
+            else:
+                if p not in book:
+                    insort(keys, p)
+                book[p] = q if scale == 1.0 else q * scale
+        return True
+
+    def apply_raw_bids(self, levels: Iterable[Sequence[str]], scale: float = 1.0, divide: bool = False) -> bool:
+        """``apply_bids`` for a venue that checksums its strings: rows ``[price, size, …]`` as sent,
+        kept as ``"price:size"``; sizes times ``scale`` (divided by it with ``divide``).
+
+        False at the first level that is not ``valid_level``; ValueError on one that is not numbers.
+        """
+        book, keys, raws, watch = self._bids, self._bid_keys, self._raw_bids, self._watch
+        for lvl in levels:
+            px, sz = lvl[0], lvl[1]
+            p, q = float(px), float(sz)
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or -p <= keys[watch - 1]:
+                self._top_b = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, -p)]
+                    raws.pop(p, None)
+            else:
+                if p not in book:
+                    insort(keys, -p)
+                book[p] = q if scale == 1.0 else (q / scale if divide else q * scale)
+                raws[p] = px + ":" + sz
+        return True
+
+    def apply_raw_asks(self, levels: Iterable[Sequence[str]], scale: float = 1.0, divide: bool = False) -> bool:
+        """``apply_raw_bids`` for the ask side."""
+        book, keys, raws, watch = self._asks, self._ask_keys, self._raw_asks, self._watch
+        for lvl in levels:
+            px, sz = lvl[0], lvl[1]
+            p, q = float(px), float(sz)
+            if not (0.0 < p < 1e300 and 0.0 <= q < MAX_SIZE):
+                return False
+            if len(keys) < watch or p <= keys[watch - 1]:
+                self._top_a = self._crc = None
+            if q == 0.0:
+                if book.pop(p, None) is not None:
+                    del keys[bisect_left(keys, p)]
+                    raws.pop(p, None)
+            else:
+                if p not in book:
+                    insort(keys, p)
+                book[p] = q if scale == 1.0 else (q / scale if divide else q * scale)
+                raws[p] = px + ":" + sz
+        return True
 
     def top_bids(self, n: int) -> list[tuple[float, float]]:
+        if n <= self._watch:
+            top = self._top_b
+            if top is not None and len(top) == min(n, len(self._bid_keys)):
+                return top
         levels = self._bids
-        return [(-k, levels[-k][0]) for k in self._bid_keys[:n]]
+        top = [(-k, levels[-k]) for k in self._bid_keys[:n]]
+        if n <= self._watch:
+            self._top_b = top
+        return top
 
     def top_asks(self, n: int) -> list[tuple[float, float]]:
+        if n <= self._watch:
+            top = self._top_a
+            if top is not None and len(top) == min(n, len(self._ask_keys)):
+                return top
         levels = self._asks
-        return [(k, levels[k][0]) for k in self._ask_keys[:n]]
+        top = [(k, levels[k]) for k in self._ask_keys[:n]]
+        if n <= self._watch:
+            self._top_a = top
+        return top
 
     def best_bid(self) -> float | None:
         return -self._bid_keys[0] if self._bid_keys else None
@@ -167,6 +288,25 @@ class L2Book:
         return len(self._bids) + len(self._asks)
 
     def checksum_crc32(self, depth: int = 25) -> int:
-        """``checksum_crc32`` of this book's top ``depth`` levels, in the strings the venue sent."""
-        bids, asks = self._bids, self._asks
-        return checksum_crc32([bids[-k][1] for k in self._bid_keys[:depth]], [asks[k][1] for k in self._ask_keys[:depth]], depth)
+        """``checksum_crc32`` of this book's top ``depth`` levels, in the strings the venue sent.
+
+        The kept ``"px:sz"`` strings are joined as they are; when no change reached the top
+        ``watch`` levels since the last call, the last value is returned.
+        """
+        cached = depth == self._watch
+        if cached and self._crc is not None:
+            return self._crc
+        rb, ra = self._raw_bids, self._raw_asks
+        bids = [rb[-k] for k in self._bid_keys[:depth]]
+        asks = [ra[k] for k in self._ask_keys[:depth]]
+        nb, na = len(bids), len(asks)
+        parts: list[str] = []
+        for i in range(min(nb, na)):
+            parts.append(bids[i])
+            parts.append(asks[i])
+        parts += bids[na:] if nb > na else asks[nb:]
+        crc = zlib.crc32(":".join(parts).encode())
+        crc = crc - (1 << 32) if crc >= (1 << 31) else crc
+        if cached:
+            self._crc = crc
+        return crc

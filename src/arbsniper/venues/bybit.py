@@ -57,6 +57,7 @@ Heartbeat: send ``{"req_id":"ping","op":"ping"}`` every 20 s; the server cuts a 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -66,6 +67,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, parse_instrument
 from arbsniper.model import MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import valid_level
 from arbsniper.venues.metadata import (
     DELISTED,
     HALTED,
@@ -448,17 +450,10 @@ class Bybit(Venue):
         elif d.u != book.seq + 1:
             self._l1.pop(iid, None)
             return self.resync(iid, f"update-id gap: u={d.u} after {book.seq} on {env.topic}", recv_ts_ns)
-        scale = self._scale.get(iid) if self._scale else None
-        if scale is None:
-            for p, q in d.b:
-                book.set_bid(p, q)
-            for p, q in d.a:
-                book.set_ask(p, q)
-        else:
-            for p, q in d.b:
-                book.set_bid(p, q * scale)
-            for p, q in d.a:
-                book.set_ask(p, q * scale)
+        scale = self._scale.get(iid, 1.0) if self._scale else 1.0
+        if not (book.apply_bids(d.b, scale) and book.apply_asks(d.a, scale)):
+            self._l1.pop(iid, None)
+            return self.resync(iid, f"bad level (price not finite and > 0, or size not finite and >= 0) on {env.topic}", recv_ts_ns)
         book.seq = d.u
         if book.is_crossed():
             self._l1.pop(iid, None)
@@ -480,6 +475,10 @@ class Bybit(Venue):
             del self._l1[iid]
             return self.resync(iid, f"update-id gap: u={d.u} after {st.u} on {env.topic}", recv_ts_ns)
         st.u = d.u
+        for p, q in itertools.chain(d.b, d.a):
+            if not valid_level(p, q):
+                del self._l1[iid]
+                return self.resync(iid, f"bad level {p}/{q} on {env.topic}", recv_ts_ns)
         for p, q in d.b:
             if q == 0.0:
                 if st.bid is not None and st.bid[0] == p:

@@ -78,6 +78,7 @@ import msgspec
 from arbsniper.instruments import InstrumentError, parse_instrument
 from arbsniper.model import MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
+from arbsniper.venues.book import MAX_SIZE, valid_level
 from arbsniper.venues.metadata import (
     DELISTED,
     HALTED,
@@ -105,6 +106,7 @@ LIMITS = SubscriptionLimits(
     max_streams_per_connection=PRODUCTS_PER_CONNECTION * len(CHANNELS),
     max_args_per_request=PRODUCTS_PER_MESSAGE,
     max_requests_per_s=MESSAGES_PER_S,
+    rate_per_ip=True,  # spot and futures connections share the 8 messages a second
 )
 
 
@@ -484,11 +486,15 @@ class Coinbase(Venue):
             return  # updates before the (re)subscription's snapshot
         mul, div = self.scale(ev.product_id)
         for u in ev.updates:
-            side = u.side
+            side, price, qty = u.side, u.price_level, u.new_quantity
+            if not (0.0 < price < 1e300 and 0.0 <= qty < MAX_SIZE):
+                out.append(self.invalidate(iid, f"bad level {price}/{qty}", recv_ts_ns))
+                resyncs.append(iid)
+                return
             if side == "bid":
-                book.set_bid(u.price_level, u.new_quantity * mul / div)
+                book.set_bid(price, qty * mul / div)
             elif side == "offer" or side == "ask":
-                book.set_ask(u.price_level, u.new_quantity * mul / div)
+                book.set_ask(price, qty * mul / div)
             else:
                 out.append(self.invalidate(iid, f"unknown side {side!r}", recv_ts_ns))
                 resyncs.append(iid)
@@ -526,14 +532,14 @@ class Coinbase(Venue):
         book = self.book(iid)
         if kind == "snapshot":
             book.clear()
-            for p, q in b.bids:
-                book.set_bid(p, q)
-            for p, q in b.asks:
-                book.set_ask(p, q)
+            if not (book.apply_bids(b.bids) and book.apply_asks(b.asks)):
+                return self.resync(iid, "bad level in snapshot", recv_ts_ns)
         else:
             if not book.valid:
                 return NOTHING
             for side, p, q in b.changes:
+                if not valid_level(p, q):
+                    return self.resync(iid, f"bad level {p}/{q}", recv_ts_ns)
                 if side == "buy":
                     book.set_bid(p, q)
                 elif side == "sell":

@@ -73,11 +73,13 @@ SPOT_NAMES = {unified: venue for venue, unified in SPOT_ALIASES.items()}
 # Per IP (docs "Rate limits"): 100 WebSocket connections, 1000 subscriptions, 2000 messages a
 # minute sent to Hyperliquid (subscriptions and pings alike). One subscription per message.
 # The 1000 subscriptions are shared by the perp and spot connections of one IP; 30 messages/s per
-# connection keeps even two connections subscribing at once under 2000 a minute for 1000 subscriptions.
+# IP (one pacer for both markets, ``rate_per_ip``) keeps them under 2000 a minute.
 PERP_LIMITS = SubscriptionLimits(streams_per_instrument=3, max_streams_per_connection=1000, max_args_per_request=1,
-                                 max_requests_per_s=30.0, max_connections=100)
+                                 max_requests_per_s=30.0, max_connections=100,
+                                 max_streams_per_ip=1000, rate_per_ip=True)
 SPOT_LIMITS = SubscriptionLimits(streams_per_instrument=2, max_streams_per_connection=1000, max_args_per_request=1,
-                                 max_requests_per_s=30.0, max_connections=100)
+                                 max_requests_per_s=30.0, max_connections=100,
+                                 max_streams_per_ip=1000, rate_per_ip=True)
 
 
 def native_symbol(instrument: str) -> str:

@@ -80,6 +80,8 @@ class SubscriptionLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_requests_per_s: float  # client → server messages per second (pings included where counted)
     max_requests_per_hour: int = 0  # per connection (OKX 480, Bitget 240); 0: no such limit
     max_connections: int = 0  # per IP where documented; 0: no documented limit
+    max_streams_per_ip: int = 0  # subscriptions over every connection from one IP (Hyperliquid 1000); 0: none
+    rate_per_ip: bool = False  # ``max_requests_per_s`` counts every connection from one IP (Coinbase, Hyperliquid)
 
     def instruments_per_connection(self) -> int:
         """How many instruments one connection holds within ``max_streams_per_connection``."""

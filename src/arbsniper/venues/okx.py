@@ -339,6 +339,9 @@ class Okx(Venue):
         args = [a for native in self.subscribed_natives() for a in self._args(native)]
         return _batches("subscribe", args, self.subscription_limits.max_args_per_request)
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        return _batches("unsubscribe", self._args(self.native_of(instrument_id)), self.subscription_limits.max_args_per_request)
+
     def resubscribe_messages(self, instrument_id: int) -> list[str]:
         arg = [{"channel": "books", "instId": self.native_of(instrument_id)}]
         return [
@@ -454,7 +457,8 @@ class Okx(Venue):
         book = self.book(iid)
         if action == "snapshot":
             book.clear()
-            _apply(book, d, scale, divide)
+            if not _apply(book, d, scale, divide):
+                return self.resync(iid, "bad book level in snapshot", recv_ts_ns)
             if d.seqId is not None:
                 book.seq = d.seqId
         else:
@@ -462,7 +466,8 @@ class Okx(Venue):
                 return NOTHING  # waiting for the snapshot of a resubscription
             if d.prevSeqId is not None and d.prevSeqId != book.seq:
                 return self.resync(iid, f"sequence gap: prevSeqId={d.prevSeqId} but last seqId={book.seq}", recv_ts_ns)
-            _apply(book, d, scale, divide)
+            if not _apply(book, d, scale, divide):
+                return self.resync(iid, "bad book level", recv_ts_ns)
             if d.seqId is not None:
                 book.seq = d.seqId
         # The venue's strings (contracts on SWAP) are what it checksums: the book keeps them.
@@ -490,21 +495,14 @@ class OkxSwap(Okx):
         return unified_instrument(native_symbol) if native_symbol.endswith("-SWAP") else None
 
 
-def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> None:
-    """Set every level in base units, keeping the venue's strings for the checksum."""
+def _apply(book: L2Book, d: _BookData, scale: float, divide: bool) -> bool:
+    """Set every level in base units, keeping the venue's strings for the checksum.
+
+    False on a level whose price is not finite and > 0 or whose size is not finite and >= 0
+    (the caller drops the book and resyncs); FrameError on a level that is not numbers.
+    """
     try:
-        for lvl in d.bids:
-            price, size = lvl[0], lvl[1]
-            base = float(size)
-            if scale != 1.0:
-                base = base / scale if divide else base * scale
-            book.set_bid(float(price), base, (price, size))
-        for lvl in d.asks:
-            price, size = lvl[0], lvl[1]
-            base = float(size)
-            if scale != 1.0:
-                base = base / scale if divide else base * scale
-            book.set_ask(float(price), base, (price, size))
+        return book.apply_raw_bids(d.bids, scale, divide) and book.apply_raw_asks(d.asks, scale, divide)
     except (ValueError, IndexError):
         book.clear()
         raise FrameError("okx: bad book level") from None

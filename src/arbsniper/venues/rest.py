@@ -25,7 +25,8 @@ def client(timeout_s: float = TIMEOUT_S) -> aiohttp.ClientSession:
 
 async def fetch(http: aiohttp.ClientSession, request: RestRequest) -> bytes:
     """Send one request; the body of a 200 answer, else ``RestError``."""
-    async with http.request(request.method, request.url) as resp:
+    headers = {"Content-Type": "application/json"} if request.body is not None else None
+    async with http.request(request.method, request.url, data=request.body, headers=headers) as resp:
         body = await resp.read()
         if resp.status != 200:
             raise RestError(f"{request.method} {request.url}: HTTP {resp.status}: {body[:200]!r}")

@@ -19,6 +19,10 @@ A ``VenueSession`` wraps one ``Venue`` (one venue market, one connection) and is
   nothing of a venue but its public methods.
 - HTTP (REST snapshots, KuCoin's token handshake before each connection) goes through
   ``rest.py``: the venue describes the request and parses the answer.
+- Subscribe requests go out through a ``Pacer``: spaced under the venue's messages per second
+  (one pacer shared by every connection of a venue whose rate counts per IP: Coinbase,
+  Hyperliquid) and counted against its per-connection hourly budget (OKX 480, Bitget 240); a
+  spent budget means a new connection (a fresh budget) rather than a refused request.
 - Reconnects back off exponentially with jitter; the back-off resets once a connection has
   stayed up ``stable_after_s``. Status events: UP on connect, DOWN with the reason on loss, so
   the engine stops counting a down venue's quotes at once.
@@ -30,7 +34,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -38,7 +43,7 @@ import aiohttp
 import picows
 
 from arbsniper.logs import RateLimited
-from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, VenueStatus
+from arbsniper.model import DOWN, HALTED, RESYNCING, UP, Book, MarketEvent, VenueStatus
 from arbsniper.venues import rest
 from arbsniper.venues.base import EventSink, FrameError, Heartbeat, RestRequest, Venue
 
@@ -70,6 +75,61 @@ class ReconnectPolicy:
         """Delay before attempt number ``attempt`` (1-based) of a run of failures."""
         base = min(self.max_s, self.initial_s * self.factor ** max(0, attempt - 1))
         return base * rng.uniform(1.0 - self.jitter, 1.0)
+
+
+class Pacer:
+    """Spaces client requests under a venue's limits: ``per_s`` a second, ``per_hour`` an hour.
+
+    ``reserve`` hands out send slots in order, so several coroutines (or several connections
+    sharing a per-IP pacer) never send closer than ``1 / per_s`` apart. The hourly budget is per
+    connection on the venues that have one: ``reset`` on each new connection.
+    """
+
+    def __init__(self, per_s: float, per_hour: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gap = 1.0 / per_s if per_s > 0 else 0.0
+        self.per_hour = per_hour
+        self.clock = clock
+        self._next = 0.0
+        self._hour: deque[float] = deque()
+
+    def reset(self) -> None:
+        """A new connection: a whole hourly budget again."""
+        self._hour.clear()
+
+    def hour_left(self) -> int | None:
+        """Requests left in the last hour's budget (None: the venue has no hourly budget)."""
+        if not self.per_hour:
+            return None
+        now = self.clock()
+        while self._hour and now - self._hour[0] >= 3600.0:
+            self._hour.popleft()
+        return self.per_hour - len(self._hour)
+
+    def reserve(self) -> float | None:
+        """Claim the next send slot: seconds to wait before sending, or None when the hour's budget is spent."""
+        left = self.hour_left()
+        if left is not None and left <= 0:
+            return None
+        now = self.clock()
+        at = max(now, self._next)
+        self._next = at + self.gap
+        if self.per_hour:
+            self._hour.append(at)
+        return at - now
+
+
+_IP_PACERS: dict[str, Pacer] = {}  # per-IP message rates, by venue name (every connection of the process)
+
+
+def ip_pacer(venue: Venue) -> Pacer | None:
+    """The pacer shared by every connection of ``venue`` when its rate limit counts per IP, else None."""
+    limits = getattr(type(venue), "subscription_limits", None)
+    if limits is None or not limits.rate_per_ip:
+        return None
+    pacer = _IP_PACERS.get(venue.name)
+    if pacer is None:
+        pacer = _IP_PACERS[venue.name] = Pacer(venue.max_messages_per_s)
+    return pacer
 
 
 @dataclass(slots=True)
@@ -114,6 +174,8 @@ class _Listener(picows.WSListener):
                 self.binary = binary
                 return
             s.on_data(frame.get_payload_as_bytes(), now, binary)
+            if frame.last_in_buffer and s._books:
+                s._flush_books()  # the end of this socket read: coalesced depth goes to the engine now
         elif mt is picows.WSMsgType.CONTINUATION:
             if self.parts is None:
                 return
@@ -121,6 +183,8 @@ class _Listener(picows.WSListener):
             if frame.fin:
                 data, self.parts = b"".join(self.parts), None
                 s.on_data(data, now, self.binary)
+                if frame.last_in_buffer and s._books:
+                    s._flush_books()
         elif mt is picows.WSMsgType.PING:
             # Answer with a copy of the payload, as Binance and Paradex require.
             transport.send_pong(frame.get_payload_as_bytes())
@@ -176,6 +240,11 @@ class VenueSession:
         self._warned_at = 0.0
         self._connect_warn = RateLimited(log, 60.0)  # failed connection attempts, at most once a minute
         self._label = f"{venue.name} {venue.market}"
+        limits = getattr(type(venue), "subscription_limits", None)
+        # Per connection: the venue's messages per second (unless counted per IP) and hourly budget.
+        self._ip_pacer = ip_pacer(venue)
+        self.pacer = Pacer(0.0 if self._ip_pacer else venue.max_messages_per_s,
+                           limits.max_requests_per_hour if limits is not None else 0)
 
     # ---- the frame path ------------------------------------------------------------------
 
@@ -205,7 +274,8 @@ class VenueSession:
             for ev in events:
                 if type(ev) is Book:
                     # Depth coalesces per socket read: a venue that sends one message per level
-                    # change (KuCoin) yields one book per instrument, not one per message.
+                    # change (KuCoin) yields one book per instrument, not one per message. The
+                    # listener flushes at the read's last frame; call_soon is the fallback.
                     self._books[ev.instrument] = ev
                     if not self._flush_scheduled:
                         self._flush_scheduled = True
@@ -325,6 +395,7 @@ class VenueSession:
         self.last_frame_ns = now_ns
         self.last_pong_ns = 0
         self._resync_inflight.clear()
+        self.pacer.reset()
         if self.tap is not None:
             self.tap.status(venue.name, venue.market, now_ns, "up", "connected")
         st.state = "up"
@@ -347,11 +418,39 @@ class VenueSession:
             self._transport = None
 
     async def _send_paced(self, messages: list[str]) -> None:
-        gap = 1.0 / self.venue.max_messages_per_s
-        for i, msg in enumerate(messages):
-            if i:
-                await asyncio.sleep(gap)
+        """Send requests through the pacers; a spent hourly budget rolls the connection (a new budget)."""
+        for msg in messages:
+            wait = self.pacer.reserve()
+            if wait is None:
+                if self._transport is not None:
+                    self.close_reason = f"hourly request budget spent ({self.pacer.per_hour}/h): new connection"
+                    self._transport.disconnect()
+                return
+            if self._ip_pacer is not None:
+                wait = max(wait, self._ip_pacer.reserve() or 0.0)
+            if wait > 0:
+                await asyncio.sleep(wait)
             self.send(msg)
+
+    def unsubscribe(self, instrument: str, reason: str) -> int | None:
+        """Stop watching one instrument the venue halted or delisted (cold path): unsubscribe it on
+        the live connection where the venue has the messages, drop it from later connections, and
+        tell the engine (``VenueStatus(HALTED)``) so what is open on it closes. Its id, or None."""
+        venue = self.venue
+        if instrument not in venue.instruments:
+            return None
+        iid = venue.symbols.instrument_id(instrument)
+        messages = venue.unsubscribe_messages(iid)
+        if messages and self._transport is not None:
+            # Through the pacers: unsubscribes count against the same rate and hourly budget.
+            task = asyncio.get_running_loop().create_task(self._send_paced(messages))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        venue.remove_instrument(instrument)
+        self._books.pop(iid, None)
+        log.warning("%s: %s unsubscribed: %s", self._label, instrument, reason)
+        self._emit([VenueStatus(venue.venue_id, HALTED, reason, time.time_ns(), venue.kind, iid)])
+        return iid
 
     def send(self, text: str) -> None:
         """Send one text frame on the current connection (dropped when there is none)."""
@@ -499,4 +598,4 @@ async def run_sessions(sessions: list[VenueSession], sink: EventSink) -> None:
             tg.create_task(s.run(sink))
 
 
-__all__ = ["FrameTap", "ReconnectPolicy", "SessionStats", "VenueSession", "run_sessions"]
+__all__ = ["FrameTap", "Pacer", "ReconnectPolicy", "SessionStats", "VenueSession", "run_sessions"]

@@ -131,7 +131,8 @@ class EngineView:
         out = []
         for v in venues:
             listed = [i for i in insts if st.recv_ns[i][v] or st.book[i][v] is not None]
-            kinds = sorted({st.kind[i] for i in listed})
+            # A venue down before any data (no listing at start) still shows as down.
+            kinds = sorted({st.kind[i] for i in listed}) or [k for k in (0, 1) if not st.venue_up[v][k]]
             markets = {MARKET_NAMES[k]: st.venue_up[v][k] for k in kinds}
             max_age = st.max_age_ns[v]
             last = max((st.recv_ns[i][v] for i in listed), default=0)

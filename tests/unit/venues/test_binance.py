@@ -6,7 +6,6 @@ import io
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
@@ -14,7 +13,8 @@ from arbsniper.parse import parse_stream
 from arbsniper.venues.base import NOTHING, FrameError, Parsed
 from arbsniper.venues.binance import Binance
 from arbsniper.venues.metadata import TRADING, InstrumentMeta
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 

@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.venues.binance import Binance, BinanceSpot, BinanceUsdm
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, InstrumentMeta, MetadataError
+from tests.conftest import FIXTURES
 
 
 def _raw(name: str) -> bytes:

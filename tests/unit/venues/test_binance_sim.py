@@ -9,7 +9,6 @@ import time
 
 import aiohttp
 import pytest
-from simkit import CALM, SessionRun, fetch, fetch_metadata, until
 
 from arbsniper.model import Funding
 from arbsniper.sim.binance import BinanceSim, listing
@@ -17,6 +16,7 @@ from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import SimBook, SimFunding
 from arbsniper.venues.binance import BinanceSpot, BinanceUsdm
 from arbsniper.venues.metadata import HALTED, TRADING, RestRequest
+from tests.unit.venues.simkit import CALM, SessionRun, fetch, fetch_metadata, until
 
 
 def test_listing_filters_fit_the_price() -> None:

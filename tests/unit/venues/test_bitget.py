@@ -12,7 +12,7 @@ from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, Ven
 from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.bitget import Bitget, inst_type, listed_instruments, native_symbol, unified_instrument
 from arbsniper.venues.metadata import InstrumentMeta
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000

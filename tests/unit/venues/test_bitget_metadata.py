@@ -6,11 +6,11 @@ import json
 import re
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.venues.bitget import Bitget
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, MetadataError, RestRequest
-from conftest import sample_json
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_json
 
 SYMBOLS = (FIXTURES / "bitget" / "rest_spot_public_symbols.json").read_bytes()
 CONTRACTS = (FIXTURES / "bitget" / "rest_mix_market_contracts.json").read_bytes()

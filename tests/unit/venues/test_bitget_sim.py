@@ -8,7 +8,6 @@ import asyncio
 import json
 
 import aiohttp
-from sim_roundtrip import Running, fetch_metadata
 
 from arbsniper.config import DemoConfig
 from arbsniper.instruments import SymbolMap
@@ -17,6 +16,7 @@ from arbsniper.sim.bitget import BitgetSim, listing
 from arbsniper.sim.exchange import Simulator
 from arbsniper.venues.bitget import Bitget
 from arbsniper.venues.metadata import DELISTED, HALTED, TRADING
+from tests.unit.venues.sim_roundtrip import Running, fetch_metadata
 
 CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e6, crossed_every_s=1e6)
 

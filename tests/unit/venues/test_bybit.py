@@ -11,7 +11,7 @@ from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.bybit import Bybit, BybitLinear, BybitSpot
 from arbsniper.venues.metadata import TRADING, InstrumentMeta
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 

@@ -9,10 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.venues.bybit import BybitLinear, BybitSpot
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, InstrumentMeta, MetadataError, RestRequest
+from tests.conftest import FIXTURES
 
 
 def _raw(name: str) -> bytes:

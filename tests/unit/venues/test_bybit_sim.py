@@ -9,13 +9,13 @@ import time
 
 import aiohttp
 import pytest
-from simkit import CALM, SessionRun, fetch_metadata, fetch_pages
 
 from arbsniper.sim.bybit import BybitSim, listing
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.synthetic import Listing, SimBook
 from arbsniper.venues.bybit import BybitLinear, BybitSpot
 from arbsniper.venues.metadata import TRADING, RestRequest
+from tests.unit.venues.simkit import CALM, SessionRun, fetch_metadata, fetch_pages
 
 
 def test_listing_filters_fit_the_price() -> None:

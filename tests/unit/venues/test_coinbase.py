@@ -8,7 +8,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, FrameError
 from arbsniper.venues.coinbase import Coinbase, iso_to_ns
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 

@@ -7,14 +7,14 @@ import copy
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, FrameError
 from arbsniper.venues.coinbase import INFO, Coinbase, CoinbasePerp, iso_to_ns
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, InstrumentMeta, MetadataError, RestRequest
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000  # 2023-11-14
 SPOT = (FIXTURES / "coinbase" / "rest_products.json").read_bytes()

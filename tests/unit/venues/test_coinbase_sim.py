@@ -9,13 +9,13 @@ import json
 
 import aiohttp
 import pytest
-from simrun import fetch_bodies, fetch_metas, rest_base, session, simulator
 
 from arbsniper.model import Book, Funding, Quote
 from arbsniper.sim import coinbase as sim_coinbase
 from arbsniper.sim.synthetic import Listing
 from arbsniper.venues.coinbase import Coinbase, CoinbasePerp
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING
+from tests.unit.venues.simrun import fetch_bodies, fetch_metas, rest_base, session, simulator
 
 
 def test_listing_gives_coinbases_increments_and_nano_perp_contract_sizes() -> None:

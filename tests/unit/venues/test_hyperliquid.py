@@ -10,7 +10,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Funding, Quote
 from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.hyperliquid import Hyperliquid, listed_instruments, native_symbol, unified_instrument
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 MS = 1_000_000
 HOUR = 3600 * 1_000_000_000

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Quote
 from arbsniper.venues.base import FrameError
 from arbsniper.venues.hyperliquid import Hyperliquid, HyperliquidSpot, hl_tick, spot_instrument
 from arbsniper.venues.metadata import DELISTED, TRADING, InstrumentMeta, MetadataError, RestRequest
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, SPOT, UP, Book, Funding, Quote, VenueStatus
@@ -15,7 +14,8 @@ from arbsniper.venues.kucoin import INFO, KuCoinFutures, KuCoinSpot, futures, li
 from arbsniper.venues.kucoin import spot as kucoin_spot
 from arbsniper.venues.kucoin.common import KuCoinVenue
 from arbsniper.venues.metadata import TRADING, InstrumentMeta
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000

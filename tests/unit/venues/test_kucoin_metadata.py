@@ -6,14 +6,14 @@ import copy
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import Book, Quote
 from arbsniper.venues.kucoin import KuCoinFutures, KuCoinSpot
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, InstrumentMeta, MetadataError, RestRequest
 from arbsniper.venues.units import contract_scale, contracts_to_base
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 SYMBOLS = (FIXTURES / "kucoin" / "rest_symbols.json").read_bytes()

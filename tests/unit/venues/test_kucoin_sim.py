@@ -8,7 +8,6 @@ import json
 
 import aiohttp
 import pytest
-from simrun import fetch_bodies, fetch_metas, rest_base, session, simulator
 
 from arbsniper.model import Book, Funding, Quote
 from arbsniper.sim import kucoin as sim_kucoin
@@ -16,6 +15,7 @@ from arbsniper.sim.synthetic import Listing
 from arbsniper.venues.base import Heartbeat
 from arbsniper.venues.kucoin import KuCoinFutures, KuCoinSpot
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH
+from tests.unit.venues.simrun import fetch_bodies, fetch_metas, rest_base, session, simulator
 
 HB = Heartbeat("json", 0.2, 1.5, '{"id":"ping","type":"ping"}')
 

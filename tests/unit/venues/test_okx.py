@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, PONG, FrameError
 from arbsniper.venues.metadata import InstrumentMeta
 from arbsniper.venues.okx import Okx, OkxSwap
-from conftest import sample_lines
+from tests.conftest import FIXTURES
+from tests.unit.venues.samples import sample_lines
 
 RECV = 1_700_000_000_000_000_000
 

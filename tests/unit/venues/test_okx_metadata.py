@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.venues.metadata import HALTED, PRELAUNCH, TRADING, MetadataError, RestRequest
 from arbsniper.venues.okx import Okx, OkxSwap
+from tests.conftest import FIXTURES
 
 SPOT = (FIXTURES / "okx" / "rest_instruments_spot.json").read_bytes()
 SWAP = (FIXTURES / "okx" / "rest_instruments_swap.json").read_bytes()

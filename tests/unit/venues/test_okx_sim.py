@@ -8,7 +8,6 @@ import json
 
 import aiohttp
 import pytest
-from sim_roundtrip import Running, fetch_metadata
 
 from arbsniper.config import DemoConfig
 from arbsniper.instruments import SymbolMap
@@ -17,6 +16,7 @@ from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.okx import OkxSim, listing
 from arbsniper.venues.metadata import HALTED, TRADING
 from arbsniper.venues.okx import Okx, OkxSwap
+from tests.unit.venues.sim_roundtrip import Running, fetch_metadata
 
 CALM = DemoConfig(updates_per_s=300.0, dislocation_every_s=1e6, stale_every_s=1e6, crossed_every_s=1e6)
 

@@ -12,7 +12,7 @@ from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
 from arbsniper.venues.base import NOTHING, FrameError
 from arbsniper.venues.paradex import Paradex, listed_instruments, native_symbol, unified_instrument
-from conftest import sample_lines
+from tests.unit.venues.samples import sample_lines
 
 MS = 1_000_000
 RECV = 1_700_000_000_000_000_000

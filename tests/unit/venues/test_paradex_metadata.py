@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.conftest import FIXTURES
 
 from arbsniper.venues import paradex
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING, InstrumentMeta, MetadataError, RestRequest
 from arbsniper.venues.paradex import Paradex
+from tests.conftest import FIXTURES
 
 NOW_MS = 1_790_000_000_000  # 2026-09-21
 

@@ -8,7 +8,6 @@ import json
 import struct
 
 import pytest
-from sbe_schema import INT64_MIN, MESSAGES, SCHEMA_ID, frame
 
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import PERP, RESYNCING, UP, Book, Funding, Quote, VenueStatus
@@ -16,6 +15,7 @@ from arbsniper.venues import paradex_sbe as sbe
 from arbsniper.venues.base import NOTHING, FrameError
 from arbsniper.venues.metadata import TRADING, InstrumentMeta
 from arbsniper.venues.paradex import Paradex
+from tests.unit.venues.sbe_schema import INT64_MIN, MESSAGES, SCHEMA_ID, frame
 
 RECV = 1_700_000_000_000_000_000
 TS_US = 1_700_000_000_123_456  # 2023-11-14 22:13:20.123456 UTC

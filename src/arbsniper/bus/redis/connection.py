@@ -11,17 +11,22 @@ import asyncio
 import os
 import secrets
 import socket
+from typing import cast
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from arbsniper.config import redact_password
 
-# Errors after which the same command may succeed later: Redis down, restarting, loading, slow.
-RETRYABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, asyncio.TimeoutError)
+# Errors after which the same command may succeed later: Redis down, restarting, loading, slow, a
+# cluster failing over.
+RETRYABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, asyncio.TimeoutError,
+             ClusterDownError, TryAgainError)
 
 BACKOFF_MIN_S = 0.05
 BACKOFF_MAX_S = 1.0
@@ -32,9 +37,19 @@ def redact_url(url: str) -> str:
     return redact_password(url)
 
 
-def connect(url: str, timeout_ms: int) -> aioredis.Redis:
-    """A client that fails fast (no hidden retries): our callers decide when to retry."""
+def connect(url: str, timeout_ms: int, cluster: bool = False) -> aioredis.Redis:
+    """A client that fails fast (no hidden retries): our callers decide when to retry.
+
+    With ``cluster`` the URL names one node of a Redis Cluster and the client is redis-py's
+    ``RedisCluster``, which finds the others and follows the slot map; every key we use carries
+    the ``{signals}`` hash tag, so each command and script lands on one node as it would on a
+    single Redis. (It has the commands we use; the type says ``Redis`` for the callers' sake.)
+    """
     t = timeout_ms / 1000.0
+    if cluster:
+        return cast(aioredis.Redis, RedisCluster.from_url(
+            url, socket_timeout=t, socket_connect_timeout=t, retry=Retry(NoBackoff(), 0), health_check_interval=0,
+        ))
     return aioredis.Redis.from_url(
         url, socket_timeout=t, socket_connect_timeout=t, retry=Retry(NoBackoff(), 0),
         retry_on_timeout=False, health_check_interval=0,

@@ -47,6 +47,7 @@ class SignalFeed:
         self.reconnects = 0
         self.connected = False
         self._redis: aioredis.Redis | None = None
+        self._sub_redis: aioredis.Redis | None = None
         self._pubsub: Any = None
         self._last_ts = -1
         self._recent: deque[bytes] = deque(maxlen=4096)
@@ -58,7 +59,7 @@ class SignalFeed:
 
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
-            self._redis = connect(self.url, self.config.timeout_ms)
+            self._redis = connect(self.url, self.config.timeout_ms, self.config.cluster)
         return self._redis
 
     async def recent(self, limit: int = 100) -> list[Signal]:
@@ -106,9 +107,18 @@ class SignalFeed:
             self._last_ts = sig.timestamp
         return True
 
+    def _sub_client(self) -> aioredis.Redis:
+        # On a cluster, PUBLISH reaches the subscribers of every node: a plain client on the
+        # configured node subscribes (the cluster client's own pub/sub wants a key slot).
+        if not self.config.cluster:
+            return self._client()
+        if self._sub_redis is None:
+            self._sub_redis = connect(self.url, self.config.timeout_ms)
+        return self._sub_redis
+
     async def _subscribe(self) -> None:
         r = self._client()
-        ps = r.pubsub(ignore_subscribe_messages=True)
+        ps = self._sub_client().pubsub(ignore_subscribe_messages=True)
         await ps.subscribe(self.channel)
         self._pubsub = ps
         was_seen = self._last_ts >= 0
@@ -164,6 +174,10 @@ class SignalFeed:
 
     async def close(self) -> None:
         await self._drop_pubsub()
+        if self._sub_redis is not None:
+            with contextlib.suppress(Exception):
+                await self._sub_redis.aclose()
+            self._sub_redis = None
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()

@@ -3,16 +3,23 @@
 Per signal, in one atomic server-side script (``PUBLISH_SCRIPT``):
 
 - ``PUBLISH <prefix>arbitrage:signals <json>`` — live push for dashboards (fire and forget);
-- ``ZADD <prefix>signals:history <timestamp ms> <json>`` and trims it to the newest ``history_max``;
-- ``XADD <prefix>signals:stream MAXLEN ~ <stream_maxlen> * signal <json> uid <uid>`` — for consumers
-  that must not miss one (they read it with a consumer group, ``stream.SignalStreamReader``).
+- ``ZADD <prefix>{signals}:history <timestamp ms> <json>`` and trims it to the newest ``history_max``;
+- ``XADD <prefix>{signals}:stream MAXLEN ~ <stream_maxlen> * signal <json> uid <uid>`` — for consumers
+  that must not miss one (they read it with a consumer group, ``stream.SignalStreamReader``);
+- with ``open_key`` (an engine shard: ``<prefix>{signals}:open:<shard name>``), ``HSET`` of an
+  opening signal under its id and ``HDEL`` at its close: the shard's open set, in Redis. A shard
+  that starts again under the same name first closes whatever that hash still holds (its killed
+  predecessor's opportunities) with reason ``engine_restart``, before any signal of its own.
+
+Every key carries the hash tag ``{signals}`` (one cluster slot), so the script runs unchanged on a
+Redis Cluster (``[redis] cluster = true``).
 
 The hot path only appends to a bounded in-memory buffer (``offer``); a task drains it in pipelined
 batches. When Redis is down or slower than ``timeout_ms``, the batch stays in hand and is retried
 with back-off, new signals keep buffering, and past ``buffer`` the *oldest* are dropped and
 counted — nothing is lost silently. A retried batch may have been applied already (the reply was
 lost, not the write): each signal carries a unique ``uid`` (``<instance>:<seq>``) and the script
-first does ``SET <prefix>signals:seen:<uid> NX PX <ttl>``, so a retry never writes a signal twice.
+first does ``SET <prefix>{signals}:seen:<uid> NX PX <ttl>``, so a retry never writes a signal twice.
 """
 
 from __future__ import annotations
@@ -51,19 +58,24 @@ from arbsniper.metrics import (
     Part,
     queue_samples,
 )
-from arbsniper.model import Signal, signal_to_json
+from arbsniper.model import Signal, signal_from_json, signal_to_json
 
 log = logging.getLogger("arbsniper.bus.redis")
 
 PING_EVERY_S = 1.0  # when idle, how often the publisher checks that Redis is there
 
-# KEYS: seen-guard, history, stream.  ARGV: json, score, channel, history_max, stream_maxlen, ttl_ms, uid
+ENGINE_RESTART = "engine_restart"  # close reason of what a killed shard left open
+
+# KEYS: seen-guard, history, stream, open set.
+# ARGV: json, score, channel, history_max, stream_maxlen, ttl_ms, uid, event ('' = no open set), id
 PUBLISH_SCRIPT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[6]) then return 0 end
 redis.call('PUBLISH', ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[5], '*', 'signal', ARGV[1], 'uid', ARGV[7])
+if ARGV[8] == 'open' then redis.call('HSET', KEYS[4], ARGV[9], ARGV[1])
+elseif ARGV[8] == 'close' then redis.call('HDEL', KEYS[4], ARGV[9]) end
 return 1
 """
 PUBLISH_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
@@ -75,6 +87,8 @@ class _Pending(msgspec.Struct, array_like=True, gc=False):
     score: int
     emit_ns: int
     recv_ns: int
+    event: str  # "" when there is no open set to keep
+    id: str
 
 
 class RedisSignalPublisher:
@@ -84,14 +98,19 @@ class RedisSignalPublisher:
     embedded app, ``consume`` is an ``App.add_consumer`` callback.
     """
 
-    def __init__(self, config: RedisConfig, *, url: str | None = None, instance: str | None = None) -> None:
+    def __init__(self, config: RedisConfig, *, url: str | None = None, instance: str | None = None,
+                 open_set: str | None = None) -> None:
         self.config = config
         self.url = url or config.url
         self.instance = instance or default_instance()
         self.channel = config.key(config.channel)
         self.history_key = config.key(config.history_key)
         self.stream_key = config.key(config.stream_key)
-        self.seen_prefix = config.key("signals:seen:")
+        self.seen_prefix = config.key("{signals}:seen:")
+        # The open set of a named engine shard (None: not kept, e.g. the embedded app).
+        self.open_key = config.key("{signals}:open:" + open_set) if open_set else None
+        self._recovered = self.open_key is None
+        self.restart_closed = 0  # a predecessor's leftovers closed with ENGINE_RESTART
         self._static_args = (str(config.history_max), str(config.stream_maxlen), str(config.dedupe_ttl_s * 1000))
         self.buffer: deque[tuple[int, Signal, int, int]] = deque()
         self.capacity = config.buffer
@@ -142,10 +161,12 @@ class RedisSignalPublisher:
         while True:
             if cancel_requested():
                 raise asyncio.CancelledError
-            if not self._inflight and not await self._take():
-                await self._ping()
-                continue
             try:
+                if not self._recovered:
+                    await self._recover()
+                if not self._inflight and not await self._take():
+                    await self._ping()
+                    continue
                 await self._write(self._inflight)
             except RETRYABLE as exc:
                 self._mark_down(exc)
@@ -158,6 +179,7 @@ class RedisSignalPublisher:
                 self.dropped += len(self._inflight)
                 self._inflight = []
                 self.last_error = repr(exc)
+                self._recovered = True  # an open set Redis refuses to read cannot be recovered
                 self._warn.warning("response", "redis refused a batch of signals (dropped, counted)", error=repr(exc))
                 continue
             backoff = BACKOFF_MIN_S
@@ -180,16 +202,67 @@ class RedisSignalPublisher:
         n = min(len(buf), self.config.batch)
         prefix = self.instance + ":"
         enc = self._json
+        track = self.open_key is not None
         out = []
         for _ in range(n):
             seq, sig, emit_ns, recv_ns = buf.popleft()
-            out.append(_Pending(prefix + str(seq), enc(sig), sig.timestamp, emit_ns, recv_ns))
+            out.append(_Pending(prefix + str(seq), enc(sig), sig.timestamp, emit_ns, recv_ns,
+                                sig.event if track else "", sig.id))
         self._inflight = out
         return True
 
+    async def recover(self, timeout_s: float) -> bool:
+        """Close a predecessor's leftovers now (an engine calls it before taking any data, so the
+        closes come first in its numbering too); False when Redis did not answer in time, in
+        which case ``run`` does it on the first contact, still before anything else."""
+        if self._recovered:
+            return True
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._recover()
+        except RETRYABLE as exc:
+            self._mark_down(exc)
+            return False
+        except ResponseError as exc:
+            self.errors += 1
+            self.last_error = repr(exc)
+            self._recovered = True
+            return False
+        self._mark_up()
+        return True
+
+    async def _recover(self) -> None:
+        """Close what a predecessor under the same name left open (once, before anything else is
+        written): each leftover gets a close signal with reason ``engine_restart`` at the front of
+        the buffer, so its ``HDEL`` reaches Redis before any signal of this incarnation."""
+        assert self.open_key is not None
+        raw = await self._client().hgetall(self.open_key)
+        now_ms = time.time_ns() // 1_000_000
+        opened = []
+        for item in raw.values():
+            try:
+                opened.append(signal_from_json(item))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+        if len(opened) < len(raw):  # undecodable members: nothing to close, drop them
+            await self._client().delete(self.open_key)
+        opened.sort(key=lambda s: s.timestamp)  # closed in the order they opened
+        closes = [msgspec.structs.replace(sig, event="close", close_reason=ENGINE_RESTART, timestamp=now_ms,
+                                          latency_us=0.0, duration_ms=max(0, now_ms - sig.timestamp))
+                  for sig in opened]
+        first = self.seq + 1
+        self.seq += len(closes)
+        # Numbered after what is already buffered (if Redis was away at start), written before it.
+        self.buffer.extendleft(reversed([(first + k, sig, 0, 0) for k, sig in enumerate(closes)]))
+        self.restart_closed += len(closes)
+        self._recovered = True
+        if closes:
+            log.info("closed what the previous incarnation left open", extra={"fields": {
+                "open_set": self.open_key, "closed": len(closes)}})
+
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
-            self._redis = connect(self.url, self.config.timeout_ms)
+            self._redis = connect(self.url, self.config.timeout_ms, self.config.cluster)
         return self._redis
 
     async def _ping(self) -> None:
@@ -224,20 +297,22 @@ class RedisSignalPublisher:
 
     async def _send(self, r: aioredis.Redis, batch: list[_Pending]) -> list[Any]:
         """One round trip: the script once per signal; a lone signal skips the pipeline's overhead."""
-        keys = (self.history_key, self.stream_key)
+        keys = (self.history_key, self.stream_key, self.open_key or self.seen_prefix)
         channel = self.channel
         hmax, smax, ttl = self._static_args
         seen = self.seen_prefix
         if len(batch) == 1:
             p = batch[0]
             try:
-                return [await r.evalsha(PUBLISH_SHA, 3, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
-                                        ttl, p.uid)]
+                return [await r.evalsha(PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
+                                        ttl, p.uid, p.event, p.id)]
             except ResponseError as exc:
                 return [exc]
         pipe = r.pipeline(transaction=False)
         for p in batch:
-            pipe.evalsha(PUBLISH_SHA, 3, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax, ttl, p.uid)
+            # execute_command: redis-py's cluster pipeline refuses the evalsha() helper, not the command
+            pipe.execute_command("EVALSHA", PUBLISH_SHA, 4, seen + p.uid, *keys, p.json, p.score, channel, hmax, smax,
+                                 ttl, p.uid, p.event, p.id)
         return await pipe.execute(raise_on_error=False)
 
     def _mark_down(self, exc: BaseException) -> None:
@@ -266,10 +341,12 @@ class RedisSignalPublisher:
         while self.pending:
             if time.monotonic() >= deadline:
                 return False
-            if not self._inflight:
-                await self._take()
             try:
                 async with asyncio.timeout(max(0.01, deadline - time.monotonic())):
+                    if not self._recovered:
+                        await self._recover()
+                    if not self._inflight:
+                        await self._take()
                     await self._write(self._inflight)
             except RETRYABLE as exc:
                 self._mark_down(exc)
@@ -326,6 +403,7 @@ class RedisSignalPublisher:
             "max_pending": self.max_depth,
             "buffer_capacity": self.capacity,
             "dropped": self.dropped,
+            "restart_closed": self.restart_closed,
             "failures": self.failures,
             "errors": self.errors,
             "reconnects": self.reconnects,

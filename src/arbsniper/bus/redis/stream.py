@@ -81,7 +81,7 @@ class SignalStreamReader:
     def _client(self) -> aioredis.Redis:
         if self._redis is None:
             # Blocking reads need a socket time-out longer than the block.
-            self._redis = connect(self.url, self.config.timeout_ms + self.block_ms)
+            self._redis = connect(self.url, self.config.timeout_ms + self.block_ms, self.config.cluster)
         return self._redis
 
     async def _ensure_group(self, start_id: str) -> None:

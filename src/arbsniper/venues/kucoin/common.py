@@ -319,7 +319,11 @@ class KuCoinVenue(Venue, Generic[_D]):
             parsed = self.resync(iid, f"{native}: sequence gap: expected {self.gap_expected}{book.seq + 1}, got {first}", recv_ts_ns)
             self._pending.restart(iid, [delta])
             return parsed
-        self.apply_delta(iid, book, delta)
+        try:
+            self.apply_delta(iid, book, delta)
+        except FrameError as exc:  # half applied: drop it, buffer what follows, fetch again
+            self._pending.restart(iid, [])
+            return self.resync(iid, f"{native}: {exc}", recv_ts_ns)
         if book.is_crossed():
             return self.resync(iid, f"{native}: book crossed after update", recv_ts_ns)
         return Parsed((self.book_event(iid, book, ts_ns(venue_ts) if venue_ts else recv_ts_ns, recv_ts_ns, book.seq),))
@@ -339,13 +343,12 @@ class KuCoinVenue(Venue, Generic[_D]):
         mul, div = self.scale(native)
         book = self.book(iid)
         book.clear()
+        for price, size in itertools.chain(data.bids, data.asks):
+            if not valid_level(price, size):  # the buffered increments stay for the next snapshot
+                return self.resync(iid, f"{native}: bad level {price}/{size} in snapshot", recv_ts_ns)
         for price, size in data.bids:
-            if not valid_level(price, size):
-                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
             book.set_bid(price, size * mul / div)
         for price, size in data.asks:
-            if not valid_level(price, size):
-                raise FrameError(f"kucoin: bad level {price}/{size} in snapshot of {native}")
             book.set_ask(price, size * mul / div)
         last = book.seq = data.sequence
         self.on_snapshot(iid, last)
@@ -361,7 +364,11 @@ class KuCoinVenue(Venue, Generic[_D]):
                 # The buffered stream starts after the snapshot (or has a hole): fetch another.
                 self._pending.restart(iid, [m for m in pending if self.span(m)[1] > book.seq])
                 return self.resync(iid, f"{native}: snapshot {last} older than buffered sequence {first}", recv_ts_ns)
-            self.apply_delta(iid, book, delta)
+            try:
+                self.apply_delta(iid, book, delta)
+            except FrameError as exc:  # half applied: drop it, buffer what follows, fetch again
+                self._pending.restart(iid, [])
+                return self.resync(iid, f"{native}: {exc}", recv_ts_ns)
             if venue_ts:
                 exchange_ts = ts_ns(venue_ts)
         if book.is_crossed():
