@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
+import re
 import sys
 import time
 from collections.abc import Coroutine, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import msgspec
 
@@ -17,11 +20,76 @@ from arbsniper.config import ENV_WEB_TOKEN, Config, ConfigError, config_to_toml,
 from arbsniper.logs import setup_logging
 
 
-def _load(args: argparse.Namespace) -> Config:
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one line naming the problem (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def _seconds(text: str) -> float:
+    """A duration: finite and > 0 (``nan`` and ``-5`` would stop at once or never)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds > 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 = any free port), got {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+_REDIS_URL = re.compile(r"^(redis|rediss|unix)://")
+
+
+def _redis_url(option: str, url: str | None) -> str | None:
+    """A Redis URL given on the command line, checked before anything starts (ConfigError)."""
+    if url and not _REDIS_URL.match(url):
+        raise ConfigError(f"{option}: expected a redis://, rediss:// or unix:// URL, got {url!r}")
+    return url
+
+
+def _check_data_dir(path: str) -> None:
+    """A data directory the run will write to: created if missing; a file or an unwritable place
+    is a ConfigError naming it, before anything starts."""
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"data_dir: {p} is not a directory")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"data_dir: cannot create {p}: {exc.strerror or exc}") from None
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise ConfigError(f"data_dir: {p} is not writable")
+
+
+def _load(args: argparse.Namespace, writes: bool = False) -> Config:
+    """The configuration with ``--data-dir`` applied; ``writes``: the command writes there."""
     config = load_config(getattr(args, "config", None))
     data_dir = getattr(args, "data_dir", None)
     if data_dir:
         config = msgspec.structs.replace(config, data_dir=data_dir)
+    if writes:
+        _check_data_dir(config.data_dir)
     return config
 
 
@@ -37,7 +105,7 @@ def _add_common(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) ->
 def _add_web(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", metavar="ADDR", help="dashboard bind address (default web.host: 127.0.0.1; "
                    "anything but loopback needs a token)")
-    p.add_argument("--port", type=int, metavar="N", help="dashboard port (default web.port: 8000; 0 = any free port)")
+    p.add_argument("--port", type=_port, metavar="N", help="dashboard port (default web.port: 8000; 0 = any free port)")
     p.add_argument("--token", metavar="TOKEN", help=f"require this token on every dashboard request "
                    f"(default ${ENV_WEB_TOKEN}; prefer the environment: arguments are visible to other users)")
 
@@ -54,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from arbsniper.sim.launch import SimulatedVenues
     from arbsniper.venues.connect import NothingToWatch, live_source
 
-    config = _load(args)
+    config = _load(args, writes=True)
+    _redis_url("--redis", args.redis)
     # On a terminal: the live view instead of event lines (unless --verbose; never with --json).
     live = sys.stdout.isatty() and not args.json and not args.verbose
     tally = None
@@ -131,6 +200,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from arbsniper.web.app import Dashboard, WebError
 
     config = _load(args)
+    _redis_url("--redis-url", args.redis_url)
     setup_logging(config.log_level)
     host, port, token = _web_args(args, config)
 
@@ -165,6 +235,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from arbsniper.venues.connect import NothingToWatch, live_source
 
     config = _load(args)
+    http = _http("ingest", args.http)  # a bad value stops here, before any venue is contacted
     setup_logging(config.log_level)
     symbols = SymbolMap()
     if args.demo:
@@ -178,7 +249,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         except NothingToWatch as exc:
             print(f"arbsniper ingest: {exc}", file=sys.stderr)
             return 1
-    service = IngestService(config, sources, symbols, bind=args.bind, http=_http("ingest", args.http))
+    service = IngestService(config, sources, symbols, bind=args.bind, http=http)
     return _run_service("ingest", service.run(args.duration))
 
 
@@ -204,6 +275,15 @@ def cmd_engine(args: argparse.Namespace) -> int:
         print(f"arbsniper engine: {exc}", file=sys.stderr)
         return 2
     instruments = [n.strip() for n in args.instruments.split(",") if n.strip()] if args.instruments else None
+    _redis_url("--redis", args.redis)
+    from arbsniper.instruments import InstrumentError, parse_instrument
+
+    for name in instruments or ():
+        try:
+            parse_instrument(name)
+        except InstrumentError as exc:
+            print(f"arbsniper engine: --instruments: {exc}", file=sys.stderr)
+            return 2
     http = args.http if args.http is not None else f"127.0.0.1:{9102 + (shard[0] if shard else 0)}"
     service = EngineService(config, shard=shard, instruments=instruments, connect=args.connect,
                             redis_url=args.redis, http=_http("engine", http), name=args.name)
@@ -237,7 +317,11 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_trader(args: argparse.Namespace) -> int:
     from arbsniper.trading.cmd import run_trader
 
-    config = _load(args)
+    if args.halt and args.resume:
+        print("arbsniper trader: --halt and --resume contradict each other: give one", file=sys.stderr)
+        return 2
+    config = _load(args, writes=True)
+    _redis_url("--redis", args.redis)
     setup_logging(config.log_level)
     return run_trader(config, args, http=_http("trader", args.http))
 
@@ -270,14 +354,28 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
     config = _load(args)
     market = args.market or next(iter(REGISTRY[args.venue].markets))
+    try:
+        contracts = REGISTRY[args.venue].venue_class(market).sizes_in_contracts
+    except ValueError as exc:  # a market the venue lacks
+        print(f"arbsniper parse: {exc}", file=sys.stderr)
+        return 2
     catalog = Catalog(config.data_dir)
     cached = catalog.read_cache(args.venue, market)  # the listing `markets` or `run` last fetched: the size units
-    if cached is None and REGISTRY[args.venue].venue_class(market).sizes_in_contracts:
+    if cached is None and contracts:
         print(f"arbsniper parse: no cached {args.venue} {market} listing in {catalog.dir}: its sizes are contracts, "
               f"frames without a known unit are refused (run `arbsniper markets --venue {args.venue}` first)", file=sys.stderr)
-    with (open(args.file, encoding="utf-8") if args.file else sys.stdin) as fh:
-        frames, events, bad = parse_stream(args.venue, market, fh, sys.stdout, sys.stderr,
-                                           cached.instruments if cached is not None else ())
+    try:
+        fh = open(args.file, "rb") if args.file else sys.stdin.buffer  # noqa: SIM115 -- bytes: invalid UTF-8 is a bad frame
+    except OSError as exc:
+        print(f"arbsniper parse: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    with fh:
+        try:
+            frames, events, bad = parse_stream(args.venue, market, fh, sys.stdout, sys.stderr,
+                                               cached.instruments if cached is not None else ())
+        except (OSError, ValueError) as exc:  # a directory given as the file
+            print(f"arbsniper parse: {exc}", file=sys.stderr)
+            return 2
     print(f"{frames} frames, {events} events, {bad} bad", file=sys.stderr)
     return 0
 
@@ -306,6 +404,11 @@ def cmd_record(args: argparse.Namespace) -> int:
     setup_logging(config.log_level)
     symbols = SymbolMap()
     recorder = Recorder(args.out)
+    try:
+        recorder.open()  # now: a place that cannot be written is an error before anything runs
+    except OSError as exc:
+        print(f"arbsniper record: --out {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     try:
         source = (SimulatedVenues(config, symbols, seed=args.seed, tap=recorder) if args.demo
                   else live_source(config, symbols, tap=recorder))
@@ -337,7 +440,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
     def emit(s: object) -> None:
         out.write(signal_to_json(s).decode() + "\n" if args.json else describe(s) + "\n")  # type: ignore[arg-type]
 
-    st = replay(args.file, config, emit)
+    def bad(n: int, why: str) -> None:
+        print(f"{args.file}:{n}: {why}", file=sys.stderr)
+
+    try:
+        st = replay(args.file, config, emit, on_bad=bad)
+    except OSError as exc:
+        print(f"arbsniper replay: {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"arbsniper replay: {exc}", file=sys.stderr)
+        return 2
     span = (st.last_ns - st.first_ns) / 1e9
     print(f"replayed {st.records} records ({st.frames} frames, {span:.1f} s of market time): {st.events} events, "
           f"{st.signals} signals, {st.bad_frames} bad frames", file=sys.stderr)
@@ -365,7 +478,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="arbsniper", description="Cross-venue crypto arbitrage detection.")
+    parser = _Parser(prog="arbsniper", description="Cross-venue crypto arbitrage detection.")
     parser.add_argument("--version", action="version", version=f"arbsniper {__version__}")
     _add_common(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -374,7 +487,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p)
     p.add_argument("--demo", action="store_true",
                    help="the real connectors against the local exchange simulator (offline) instead of live venues")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.add_argument("--json", action="store_true", help="print each signal as one JSON line on stdout")
     p.add_argument("--verbose", action="store_true",
                    help="event lines on stderr instead of the live view (the default when stdout is not a terminal)")
@@ -403,7 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="Redis key prefix (default [redis] prefix)")
     p.add_argument("--group", default="traders", help="consumer group (default traders)")
     p.add_argument("--consumer", default="trader-1", help="consumer name within the group (default trader-1)")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop cleanly after this long")
     p.add_argument("--http", default="off", metavar="HOST:PORT", help="serve /health and /metrics (default off)")
     p.add_argument("--live", action="store_true", help="trade through ccxt with keys from the environment")
     p.add_argument("--dry-run", action="store_true", help="with --live: build and print the orders, send nothing")
@@ -421,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print JSON")
         p.add_argument("--live", action="store_true", help="read the live ledger instead of the paper one")
         if name == "trades":
-            p.add_argument("--limit", type=int, default=50, metavar="N", help="how many (default 50)")
+            p.add_argument("--limit", type=_positive, default=50, metavar="N", help="how many (default 50)")
         p.set_defaults(func=cmd_ledger, view=name)
 
 
@@ -430,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_web(p)
     p.add_argument("--redis-url", metavar="URL", help="where the engines publish (default [redis] url)")
     p.add_argument("--prefix", help="key prefix of the signal channel and history set (default [redis] prefix)")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("ingest", help="distributed: run the market sources and publish their events on ZeroMQ")
@@ -440,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bind", action="append", metavar="ENDPOINT",
                    help="ZeroMQ endpoint to bind (repeatable; default [zmq] bind, tcp://127.0.0.1:5555)")
     p.add_argument("--http", default="127.0.0.1:9101", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9101; 'off')")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("engine", help="distributed: detect on a shard of the instruments, publish signals to Redis")
@@ -453,12 +566,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--redis", metavar="URL", help="Redis URL (default [redis] url)")
     p.add_argument("--http", metavar="HOST:PORT", help="/health and /metrics (default 127.0.0.1:9102+K; 'off')")
     p.add_argument("--name", help="service name in logs, /health and signal uids (default engine-KofN)")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop cleanly after this long (exit 0)")
     p.set_defaults(func=cmd_engine)
 
     p = sub.add_parser("history", help="print the newest signals from the history")
     _add_common(p)
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    p.add_argument("--limit", type=_positive, default=20, metavar="N", help="how many (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON signal per line")
     p.set_defaults(func=cmd_history)
 
@@ -502,7 +615,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("record", help="record raw venue frames as received (JSON lines, .gz/.zst)")
     _add_common(p)
     p.add_argument("--out", required=True, metavar="FILE", help="recording to write")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop after this long")
     p.add_argument("--demo", action="store_true", help="record the local exchange simulator instead of live venues")
     p.add_argument("--seed", type=int, help="seed of the simulated market")
     p.set_defaults(func=cmd_record)
@@ -531,9 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("simulate", help="serve every venue's protocol locally, driven by the synthetic market")
     _add_common(p)
-    p.add_argument("--port", type=int, default=0, help="first port (venues take consecutive ports; default: any free)")
+    p.add_argument("--port", type=_port, default=0, help="first port (venues take consecutive ports; default: any free)")
     p.add_argument("--seed", type=int, help="seed of the simulated market")
-    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long")
+    p.add_argument("--duration", type=_seconds, metavar="SECONDS", help="stop after this long")
     p.add_argument("--fault", action="append", default=[], metavar="VENUE:FAULT[:EVERY_S]",
                    help="inject a fault periodically: drop, mute-pongs, skip-seq, bad-checksum, garbage, delay")
     p.add_argument("--until-stdin-closes", action="store_true", help="also stop when standard input closes (for a parent process)")

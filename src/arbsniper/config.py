@@ -78,6 +78,9 @@ class DetectorConfig(_Section, frozen=True):
     max_notional: PositiveFloat = 10_000.0  # in the buy leg's quote currency
     holding_hours: NonNegativeFloat = 8.0  # horizon over which funding is expected to accrue
     max_sane_spread_bps: FiniteFloat = 500.0  # beyond this a spread is suspect, never tradable
+    # A funding rate beyond this (fraction per the venue's funding interval) is a rejected frame:
+    # real caps are a few percent per interval; NaN, 1e300 or a percent read as a fraction are not.
+    max_abs_funding_rate: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.05
     update_min_bps: NonNegativeFloat = 2.0  # an open opportunity is re-announced when net moves this much
     update_min_size_pct: NonNegativeFloat = 25.0  # ... or when its size moves by this percentage
     deny: list[str] = []  # unified instruments never signalled
@@ -222,6 +225,11 @@ class WebConfig(_Section, frozen=True):
     state_hz: Rate = 5.0  # matrix, venue health, counters and chart points per second
     closed_keep: PositiveInt = 200  # recently closed opportunities kept for the page
     chart_seconds: PositiveInt = 120  # spread chart window
+    # Host names answered besides loopback ones (a loopback bind answers only those: DNS rebinding);
+    # on a wider bind, empty = any Host (the token guards it).
+    allowed_hosts: list[str] = []
+    # Origins (scheme://host[:port]) allowed to open /ws and socket.io besides the dashboard's own.
+    allowed_origins: list[str] = []
 
 
 class AlertsConfig(_Section, frozen=True):
@@ -488,6 +496,12 @@ def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, s
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ConfigError(f"config file {p} does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {p} is a directory") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:  # TOML is UTF-8
+            raise ConfigError(f"config file {p} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
     for key, keypath, value in _env_overrides(environ):

@@ -3,8 +3,10 @@
 The tool a user reaches for when a venue changes its format: each input line is one frame as
 the venue sent it; each event it holds becomes one JSON object with ``kind`` (quote, book,
 funding, status) and its fields, venue and instrument by name. Acks and pongs produce nothing;
-a bad frame produces one error line on stderr and the run goes on. A binary frame (Paradex
-SBE) is given as one line ``b64:`` + its bytes in base64 (as a recording's ``frame_b64``).
+a bad frame (malformed, deeply nested, invalid UTF-8, invalid values) produces one error line
+on stderr naming its line number, and the run goes on. Lines are read as bytes, as a session
+receives them: invalid UTF-8 is the parser's to reject, not a crash of the reader. A binary frame
+(Paradex SBE) is given as one line ``b64:`` + its bytes in base64 (as a recording's ``frame_b64``).
 """
 
 from __future__ import annotations
@@ -20,18 +22,18 @@ import msgspec
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import MARKET_NAMES, STATE_NAMES, Book, Funding, MarketEvent, Quote, VenueStatus
 from arbsniper.venues import REGISTRY
-from arbsniper.venues.base import FrameError
+from arbsniper.venues.base import REJECTED, FrameError
 from arbsniper.venues.metadata import InstrumentMeta
 
 _enc = msgspec.json.Encoder()
-BINARY_PREFIX = "b64:"  # a line holding a binary frame: this, then the frame in base64
+BINARY_PREFIX = b"b64:"  # a line holding a binary frame: this, then the frame in base64
 
 
-def _b64(line: str) -> bytes:
+def _b64(line: bytes) -> bytes:
     try:
         return base64.b64decode(line[len(BINARY_PREFIX):].strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise FrameError(f"not base64 after {BINARY_PREFIX!r}: {exc}") from None
+        raise FrameError(f"not base64 after 'b64:': {exc}") from None
 
 
 def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
@@ -56,9 +58,9 @@ def event_dict(ev: MarketEvent, symbols: SymbolMap) -> dict[str, object]:
             "recv_ts_ns": ev.recv_ts_ns}
 
 
-def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: TextIO, err: TextIO,
+def parse_stream(venue: str, market: str | None, lines: Iterable[bytes | str], out: TextIO, err: TextIO,
                  metadata: Sequence[InstrumentMeta] = ()) -> tuple[int, int, int]:
-    """Parse frames line by line; returns (frames, events, bad frames).
+    """Parse frames line by line (bytes, or text); returns (frames, events, bad frames).
 
     ``metadata``: the venue market's listing (``arbsniper markets`` caches it), without which a
     market whose sizes are contracts (OKX swaps, KuCoin and Coinbase futures) has no size unit."""
@@ -70,7 +72,7 @@ def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: Text
     parser = info.venue_class(market)(market, symbols, metadata=metadata)  # open: every symbol in the input is parsed
     frames = events = bad = 0
     for n, line in enumerate(lines, 1):
-        frame = line.rstrip("\r\n")
+        frame = (line.encode() if isinstance(line, str) else line).rstrip(b"\r\n")
         if not frame.strip():
             continue
         frames += 1
@@ -78,8 +80,8 @@ def parse_stream(venue: str, market: str | None, lines: Iterable[str], out: Text
             if frame.startswith(BINARY_PREFIX):
                 evs = parser.parse_binary(_b64(frame), time.time_ns()).events
             else:
-                evs = parser.parse(frame.encode(), time.time_ns()).events  # resyncs: nothing to fetch here
-        except FrameError as exc:
+                evs = parser.parse(frame, time.time_ns()).events  # resyncs: nothing to fetch here
+        except REJECTED as exc:
             bad += 1
             err.write(f"line {n}: {exc}\n")
             continue

@@ -25,7 +25,7 @@ import base64
 import gzip
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -82,15 +82,42 @@ def recording_path(path: str, plain: bool = False) -> str:
     return path + ".zst"
 
 
+def open_bytes(path: str | Path) -> IO[bytes]:
+    """Open a recording for reading as bytes, decompressed by its extension."""
+    p = str(path)
+    if p.endswith(".gz"):
+        return gzip.open(p, "rb")  # type: ignore[return-value]
+    if p.endswith(".zst"):
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(open(p, "rb")))  # type: ignore[arg-type]
+    return open(p, "rb")
+
+
 def read_records(path: str | Path) -> Iterator[Record]:
-    """Every record of a file, in order; blank lines are skipped."""
-    with open_text(path, "r") as fh:
+    """Every record of a file, in order; blank lines are skipped; a damaged line is a ValueError."""
+    for _, rec in numbered_records(path):
+        yield rec
+
+
+def numbered_records(path: str | Path, on_bad: Callable[[int, str], None] | None = None) -> Iterator[tuple[int, Record]]:
+    """Every record of a file with its line number; blank lines are skipped.
+
+    A line that is not a record (not JSON, invalid UTF-8, nested past the decoder's depth) is a
+    ``ValueError`` naming its line, or, given ``on_bad``, reported as (line number, reason) and
+    skipped: a replay goes on past one damaged line. Lines are read as bytes for that reason.
+    """
+    with open_bytes(path) as fh:
         for n, line in enumerate(fh, 1):
             if line.strip():
                 try:
-                    yield _decoder.decode(line)
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-                    raise ValueError(f"{path}:{n}: not a recording line: {exc}") from None
+                    rec = _decoder.decode(line)
+                except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+                    if on_bad is None:
+                        raise ValueError(f"{path}:{n}: not a recording line: {exc}") from None
+                    on_bad(n, f"not a recording line: {exc}")
+                    continue
+                yield n, rec
 
 
 class Recorder:

@@ -36,11 +36,12 @@ from arbsniper.config import Config
 from arbsniper.engine import Engine
 from arbsniper.instruments import SymbolMap
 from arbsniper.model import DOWN, RESYNCING, UP, Book, MarketEvent, Signal, VenueStatus
-from arbsniper.record import read_records
+from arbsniper.record import numbered_records
 from arbsniper.venues import venue_class
-from arbsniper.venues.base import FrameError, Venue
+from arbsniper.venues.base import REJECTED, Venue
 
 EXPIRE_EVERY_NS = 100_000_000
+_REPLAY_REJECTED: tuple[type[BaseException], ...] = (*REJECTED, binascii.Error)  # + a bad frame_b64
 
 
 @dataclass
@@ -48,7 +49,7 @@ class ReplayStats:
     records: int = 0
     frames: int = 0
     events: int = 0
-    bad_frames: int = 0
+    bad_frames: int = 0  # frames the parsers rejected, and lines that are not records
     signals: int = 0
     first_ns: int = 0
     last_ns: int = 0
@@ -57,13 +58,16 @@ class ReplayStats:
 
 def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callable[[Signal], None], *,
            before: Callable[[int], None] | None = None,
-           on_engine: Callable[[Engine], None] | None = None) -> ReplayStats:
+           on_engine: Callable[[Engine], None] | None = None,
+           on_bad: Callable[[int, str], None] | None = None) -> ReplayStats:
     """Feed a recording through parsers and engine; signals go to ``emit`` in order.
 
     ``path`` may be the parts of one rotated recording, in order: they are read as one stream.
 
     ``before(t)`` is called ahead of each record received at ``t`` (file time), so a backtest
     can act on the market as it stood just before then; ``on_engine`` receives the engine.
+    A damaged line (not a record) or a frame the parser rejects is counted in ``bad_frames`` and
+    reported to ``on_bad`` as (line number, reason); the replay goes on.
     """
     symbols = SymbolMap()
     stats = ReplayStats()
@@ -126,7 +130,12 @@ def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callab
                 queue.push(b)
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
-    for rec in itertools.chain.from_iterable(read_records(p) for p in paths):
+    def bad(n: int, why: str) -> None:
+        stats.bad_frames += 1
+        if on_bad is not None:
+            on_bad(n, why)
+
+    for n, rec in itertools.chain.from_iterable(numbered_records(p, bad) for p in paths):
         stats.records += 1
         t = rec.recv_ns
         if before is not None:
@@ -156,8 +165,9 @@ def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callab
             try:
                 cls = venue_class(rec.venue, market)
             except ValueError as exc:
-                raise ValueError(f"{paths[0]}: {exc}") from None
+                raise ValueError(f"{paths[0]}:{n}: {exc}") from None
             venue = venues[key] = cls(market, symbols, metadata=rec.meta or ())
+            venue.max_abs_funding_rate = config.detector.max_abs_funding_rate
             announced[key] = set()
             if rec.meta is not None:
                 continue
@@ -186,8 +196,8 @@ def replay(path: str | Path | Sequence[str | Path], config: Config, emit: Callab
                 events = venue.parse(rec.frame, t).events
             if events and venue.book_sync:
                 events = awaiting_first_book(venue, announced[key], events, t)
-        except (FrameError, binascii.Error):
-            stats.bad_frames += 1
+        except _REPLAY_REJECTED as exc:
+            bad(n, f"{rec.venue} {rec.market}: {exc}")
             stats.bad_by_venue[rec.venue] = stats.bad_by_venue.get(rec.venue, 0) + 1
             continue
         if events:

@@ -19,6 +19,11 @@ Signals stay caught until the end, so a second Ctrl-C cannot cut a flush short.
 The exit code is 0 for a clean stop and 1 when a task, ``drain`` or ``close`` failed; every
 failure is logged once. A failed ``drain`` cancels the consumers rather than wait for an input
 that may never close.
+
+Shutdown is bounded whatever a producer is doing: producers get ``SHUTDOWN_S`` to end once
+cancelled; one that swallowed its cancellation (e.g. through Python 3.11's ``wait_for``) is
+cancelled again, then left behind and logged, and the exit code is 1. Consumers are not cut
+short: they are flushing what was queued before the stop.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 log = logging.getLogger("arbsniper.runtime")
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SHUTDOWN_S = 5.0  # the most a stop waits for cancelled producers to end
 
 Step = Callable[[], Awaitable[None]]
 
@@ -45,6 +51,7 @@ async def run_until_stopped(
     stop: asyncio.Event | None = None,
     drain: Step | None = None,
     close: Step | None = None,
+    shutdown_s: float = SHUTDOWN_S,
 ) -> int:
     """Run the role's tasks until stopped (see the module docstring); returns the exit code."""
     producers, consumers = list(producers), list(consumers)
@@ -68,9 +75,8 @@ async def run_until_stopped(
     finally:
         waiter.cancel()
         try:
-            for t in producers:
-                t.cancel()
-            await asyncio.gather(*producers, return_exceptions=True)
+            if not await _cancel_all(producers, shutdown_s):
+                failed = True
             if await _step("drain", drain):
                 failed = True
                 for t in consumers:  # their input may never close now: do not wait for it
@@ -93,6 +99,23 @@ def _failed(task: asyncio.Task[Any]) -> bool:
         return False
     log.error("task %s failed: %r", task.get_name(), task.exception(), exc_info=task.exception())
     return True
+
+
+async def _cancel_all(tasks: Iterable[asyncio.Task[Any]], bound_s: float) -> bool:
+    """Cancel tasks and wait at most ``bound_s`` for them; False (and logged) when some would not end."""
+    tasks = list(tasks)
+    for t in tasks:
+        t.cancel()
+    if not tasks:
+        return True
+    done, pending = await asyncio.wait(tasks, timeout=bound_s)
+    for t in done:
+        if not t.cancelled():
+            t.exception()  # retrieved: a producer failing as it stops is not an unhandled error
+    for t in pending:  # it swallowed the cancellation: once more, then leave it
+        t.cancel()
+        log.error("task %s did not stop within %.1f s of being cancelled; leaving it", t.get_name(), bound_s)
+    return not pending
 
 
 async def _step(what: str, step: Step | None) -> bool:

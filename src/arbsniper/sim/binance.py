@@ -87,6 +87,7 @@ class BinanceSim(SimVenueServer):
     venue = "binance"
     markets = ("spot", "perp")
     server_ping_interval_s = 20.0
+    has_pings = False  # the venue pings the client, which never pings: no pong of the venue's to mute
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]

@@ -111,6 +111,7 @@ def filled(lst: Listing) -> Listing:
 class CoinbaseSim(SimVenueServer):
     venue = "coinbase"
     markets = ("spot", "perp")
+    has_pings = False  # no ping/pong: the heartbeats channel keeps the connection alive
     timer_interval_s = 1.0
 
     def __init__(self, *args: object, **kwargs: object) -> None:

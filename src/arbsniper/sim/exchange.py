@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import math
 import signal
 import sys
 import time
@@ -127,6 +128,42 @@ def inject(server: SimVenueServer, fault: str, instrument: str | None) -> None:
         raise ValueError(f"unknown fault {fault!r} (known: {', '.join(FAULTS)})")
 
 
+def fault_refusal(server: type[SimVenueServer], fault: str) -> str | None:
+    """Why ``fault`` cannot apply to this venue's simulator (None: it applies). A fault that would
+    silently do nothing is refused instead, so a fault run tests what it says it tests."""
+    if fault == "skip-seq" and not server.has_sequence:
+        return f"{server.venue} books carry no sequence numbers (each is a full snapshot): nothing to skip"
+    if fault == "bad-checksum" and not server.has_checksum:
+        return f"{server.venue} books carry no checksum"
+    if fault == "mute-pongs" and not server.has_pings:
+        return f"{server.venue} clients send no pings (the venue pings, or a heartbeat channel): no pong to mute"
+    return None
+
+
+def parse_fault(spec: str, servers: dict[str, SimVenueServer]) -> tuple[str, str, float]:
+    """``VENUE:FAULT[:EVERY_S]`` -> (venue, fault, every); ValueError naming what is wrong."""
+    parts = spec.split(":")
+    if len(parts) not in (2, 3):
+        raise ValueError(f"--fault {spec!r}: expected VENUE:FAULT[:EVERY_S]")
+    venue, fault = parts[0], parts[1]
+    if venue not in servers:
+        raise ValueError(f"--fault {spec!r}: unknown venue {venue!r} (known: {', '.join(servers)})")
+    if fault not in FAULTS:
+        raise ValueError(f"--fault {spec!r}: unknown fault {fault!r} (known: {', '.join(FAULTS)})")
+    every = 10.0
+    if len(parts) == 3:
+        try:
+            every = float(parts[2])
+        except ValueError:
+            raise ValueError(f"--fault {spec!r}: EVERY_S must be a number of seconds, got {parts[2]!r}") from None
+        if not (math.isfinite(every) and every > 0):
+            raise ValueError(f"--fault {spec!r}: EVERY_S must be finite and > 0, got {parts[2]!r}")
+    why = fault_refusal(type(servers[venue]), fault)
+    if why is not None:
+        raise ValueError(f"--fault {spec!r} does not apply: {why}")
+    return venue, fault, every
+
+
 async def serve(config: DemoConfig | object, port: int, seed: int | None, duration: float | None, faults: list[str],
                 until_stdin_closes: bool = False) -> int:
     """``arbsniper simulate``: serve every venue until stopped, injecting the requested faults.
@@ -137,13 +174,13 @@ async def serve(config: DemoConfig | object, port: int, seed: int | None, durati
     demo = getattr(config, "demo", config)
     demo = demo if isinstance(demo, DemoConfig) else DemoConfig()
     sim = Simulator(demo_market(demo.bases), demo=demo, seed=seed)
-    plan: list[tuple[str, str, float]] = []
-    for spec in faults:
-        parts = spec.split(":")
-        if len(parts) < 2 or parts[0] not in sim.servers or parts[1] not in FAULTS:
-            print(f"arbsniper simulate: bad --fault {spec!r} (VENUE:FAULT[:EVERY_S], faults: {', '.join(FAULTS)})")
-            return 2
-        plan.append((parts[0], parts[1], float(parts[2]) if len(parts) > 2 else 10.0))
+    try:
+        plan = [parse_fault(spec, sim.servers) for spec in faults]
+        if port and port + len(sim.servers) - 1 > 65535:
+            raise ValueError(f"--port {port}: the {len(sim.servers)} venues take consecutive ports, past 65535")
+    except ValueError as exc:
+        print(f"arbsniper simulate: {exc}", file=sys.stderr)
+        return 2
     ports = {name: port + k for k, name in enumerate(sim.servers)} if port else None
     await sim.start(ports)
     for name, (ws, rest) in sim.urls().items():

@@ -106,6 +106,7 @@ class ParadexSim(SimVenueServer):
     venue = "paradex"
     markets = ("perp",)
     server_ping_interval_s = 55.0
+    has_pings = False  # the venue pings the client, which never pings: no pong of the venue's to mute
     timer_interval_s = HEARTBEAT_S  # the SBE HeartbeatEvent on idle connections
 
     def __init__(self, *args: object, **kwargs: object) -> None:

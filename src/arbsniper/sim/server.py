@@ -142,6 +142,7 @@ class SimVenueServer:
     server_ping_interval_s: ClassVar[float | None] = None  # protocol pings from the server side
     has_sequence: ClassVar[bool] = True  # L2 messages carry sequence ids (skip_sequence works)
     has_checksum: ClassVar[bool] = False  # L2 messages carry a checksum (corrupt_checksum works)
+    has_pings: ClassVar[bool] = True  # the client pings and the venue answers (protocol or JSON): mute_pongs works
     timer_interval_s: ClassVar[float | None] = None  # on_timer() period (venue heartbeat messages)
 
     def __init__(self, listings: Iterable[Listing], host: str = "127.0.0.1") -> None:

@@ -27,7 +27,7 @@ from typing import ClassVar, Protocol
 import msgspec
 
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
-from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, MarketEvent, Quote, VenueStatus
+from arbsniper.model import ANY, PERP, RESYNCING, SPOT, UP, Book, Funding, MarketEvent, Quote, VenueStatus
 from arbsniper.venues.book import MAX_SIZE, L2Book
 from arbsniper.venues.metadata import InstrumentMeta, MetadataSource, RestRequest
 
@@ -52,6 +52,15 @@ PONG = Parsed(pong=True)
 
 class FrameError(ValueError):
     """A frame that is not valid market data for this venue (counted and skipped by the session)."""
+
+
+# What a parser may raise on a hostile frame besides its own FrameError: msgspec's decoders raise
+# RecursionError on deeply nested JSON (3,000 nested objects in a skipped field) and DecodeError
+# on invalid UTF-8 inside a string a first pass skipped. Callers of ``parse`` / ``apply_snapshot``
+# catch this tuple: one except clause costs nothing per frame, a wrapper around every parser would.
+REJECTED: tuple[type[BaseException], ...] = (
+    FrameError, RecursionError, msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,9 @@ class Venue(MetadataSource):
     lifetime_s: ClassVar[float] = 23.5 * 3600.0  # roll the connection before the venue's limit
     book_depth: ClassVar[int] = 20  # levels per side published in Book events
     book_sync: ClassVar[bool] = True  # depth is snapshot + deltas: instruments wait for ``synced``
+    # Beyond this |rate| per funding interval a funding frame is rejected (NaN, 1e300, a unit slip):
+    # ``connect.build_venues`` and ``replay`` set it from ``detector.max_abs_funding_rate``.
+    max_abs_funding_rate: float = 0.05
 
     def __init__(
         self,
@@ -316,6 +328,19 @@ class Venue(MetadataSource):
     def status(self, state: int, reason: str, recv_ts_ns: int) -> VenueStatus:
         """Status of this venue market as a whole (the session's connection events)."""
         return VenueStatus(self.venue_id, state, reason, recv_ts_ns, self.kind, ANY)
+
+    def funding(self, instrument_id: int, rate: float, interval_hours: float, next_funding_ts_ns: int,
+                exchange_ts_ns: int, recv_ts_ns: int) -> Funding:
+        """A ``Funding`` event, or FrameError for a rate that is not finite or beyond
+        ``max_abs_funding_rate`` per interval, or an interval that is not a finite number of
+        hours ≥ 0 (0: unknown, which the engine ignores): the detector would turn either into a
+        null or absurd ``net_bps``."""
+        if not abs(rate) <= self.max_abs_funding_rate:  # NaN compares false
+            raise FrameError(f"{self.name} {self.market}: funding rate {rate!r} beyond ±{self.max_abs_funding_rate} "
+                             f"per interval (detector.max_abs_funding_rate)")
+        if not 0.0 <= interval_hours <= 24.0 * 366:
+            raise FrameError(f"{self.name} {self.market}: funding interval {interval_hours!r} h")
+        return Funding(self.venue_id, instrument_id, rate, interval_hours, next_funding_ts_ns, exchange_ts_ns, recv_ts_ns)
 
     def book_event(self, instrument_id: int, book: L2Book, exchange_ts_ns: int, recv_ts_ns: int, seq: int = 0) -> Book:
         n = self.book_depth

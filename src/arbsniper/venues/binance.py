@@ -73,7 +73,7 @@ from typing import Any, ClassVar
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Funding, MarketEvent
+from arbsniper.model import MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import APPLY, STALE, DeltaBuffer, L2Book, continuity
 from arbsniper.venues.metadata import (
@@ -495,7 +495,7 @@ class Binance(Venue):
             return NOTHING
         # The frame carries no interval: the listing's (fundingInfo), 0 (unknown) without metadata.
         interval = self._funding_h.get(iid, 0.0)
-        return Parsed((Funding(self.venue_id, iid, m.r, interval, m.T * 1_000_000, m.E * 1_000_000, recv_ts_ns),))
+        return Parsed((self.funding(iid, m.r, interval, m.T * 1_000_000, m.E * 1_000_000, recv_ts_ns),))
 
     def _on_depth(self, d: _Depth, recv_ts_ns: int) -> Parsed:
         iid = self.instrument_id(d.s)
@@ -675,7 +675,7 @@ class BinanceUsdm(Binance):
             except ValueError:
                 raise FrameError(f"binance: premiumIndex {row.symbol}: lastFundingRate {row.lastFundingRate!r}") from None
             interval = self._funding_h.get(iid, 0.0)
-            out.append(Funding(self.venue_id, iid, rate, interval, row.nextFundingTime * 1_000_000, row.time * 1_000_000, recv_ts_ns))
+            out.append(self.funding(iid, rate, interval, row.nextFundingTime * 1_000_000, row.time * 1_000_000, recv_ts_ns))
         return Parsed(tuple(out)) if out else NOTHING
 
 

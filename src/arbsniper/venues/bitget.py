@@ -78,7 +78,7 @@ from typing import ClassVar, TypeVar
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Book, Funding, MarketEvent
+from arbsniper.model import Book, MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import valid_level
 from arbsniper.venues.metadata import (
@@ -461,7 +461,7 @@ class Bitget(Venue):
                     raise FrameError(f"bitget: absurd funding rate {t.fundingRate} for {native}")
                 meta = self.metadata.get(native)  # the frame does not say the period: the listing does (0: not known)
                 interval_h = meta.funding_interval_hours if meta is not None else 0.0
-                out.append(Funding(self.venue_id, iid, t.fundingRate, interval_h, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
+                out.append(self.funding(iid, t.fundingRate, interval_h, t.nextFundingTime * 1_000_000, ts, recv_ts_ns))
         return _events(out)
 
     def _depth(self, iid: int, native: str, d: _BookData, recv_ts_ns: int) -> Book:

@@ -65,7 +65,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Funding, MarketEvent
+from arbsniper.model import MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import valid_level
 from arbsniper.venues.metadata import (
@@ -536,7 +536,7 @@ class Bybit(Venue):
         if (t.bid1Price is not None or t.ask1Price is not None) and st.bid and st.ask:
             out.append(self.quote(iid, st.bid, st.bid_size, st.ask, st.ask_size, ts, recv_ts_ns, env.cs))
         if funding_changed and st.rate is not None:
-            out.append(Funding(self.venue_id, iid, st.rate, st.interval_h, st.next_ms * 1_000_000, ts, recv_ts_ns))
+            out.append(self.funding(iid, st.rate, st.interval_h, st.next_ms * 1_000_000, ts, recv_ts_ns))
         return Parsed(tuple(out)) if out else NOTHING
 
 

@@ -76,7 +76,7 @@ from typing import ClassVar
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Funding, MarketEvent
+from arbsniper.model import MarketEvent
 from arbsniper.venues.base import DEMO_BASES, NOTHING, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import MAX_SIZE, valid_level
 from arbsniper.venues.metadata import (
@@ -645,7 +645,7 @@ class CoinbasePerp(Coinbase):
                 if hours <= 0.0:
                     raise FrameError(f"coinbase perp: funding period of {p.product_id} unknown")
             when = iso_to_ns(d.funding_time or "")
-            out.append(Funding(self.venue_id, iid, rate, hours, when if when > recv_ts_ns else 0, recv_ts_ns, recv_ts_ns))
+            out.append(self.funding(iid, rate, hours, when if when > recv_ts_ns else 0, recv_ts_ns, recv_ts_ns))
         return Parsed(tuple(out)) if out else NOTHING
 
 

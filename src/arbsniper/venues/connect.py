@@ -12,7 +12,6 @@ connectors pointed at it, are started by ``sim/launch.py``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -22,6 +21,7 @@ from arbsniper.config import Config
 from arbsniper.instruments import SymbolMap, parse_instrument
 from arbsniper.model import ANY, MARKET_NAMES, PERP, SPOT, VenueStatus
 from arbsniper.model import DOWN as DOWN_STATE
+from arbsniper.runtime import SHUTDOWN_S
 from arbsniper.sim.synthetic import Listing
 from arbsniper.universe import Universe, select
 from arbsniper.venues import REGISTRY
@@ -105,6 +105,8 @@ def _split(config: Config, symbols: SymbolMap, wanted: Mapping[tuple[str, str], 
         used[name] = (streams + sum(map(len, chunks)) * limits.streams_per_instrument, conns + len(chunks))
         for chunk in chunks:
             out.append(cls(market, symbols, chunk, base_url=base_url, rest_url=rest_url))
+    for venue in out:
+        venue.max_abs_funding_rate = config.detector.max_abs_funding_rate
     return out
 
 
@@ -268,10 +270,12 @@ async def run_for(source: MarketSource, sink: EventSink, duration: float | None)
     """Run a source until ``duration`` elapses (or for ever), then cancel it cleanly."""
     task = asyncio.create_task(source.run(sink))
     try:
-        await asyncio.wait_for(asyncio.shield(task), duration) if duration else await task
-    except TimeoutError:
-        pass
+        await asyncio.wait([task], timeout=duration)
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Bounded: a source that does not end when cancelled must not hang the command.
+        done, _ = await asyncio.wait([task], timeout=SHUTDOWN_S)
+        if not done:
+            log.error("source did not stop within %.0f s of being cancelled; leaving it", SHUTDOWN_S)
+        elif not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

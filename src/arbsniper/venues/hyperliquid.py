@@ -412,7 +412,7 @@ class Hyperliquid(_HyperliquidMarket):
             raise FrameError(f"hyperliquid: absurd funding rate {rate} for {coin}")
         # Contexts carry no time: funding is paid at the top of every hour.
         next_ns = (recv_ts_ns // HOUR_NS + 1) * HOUR_NS
-        return Funding(self.venue_id, iid, rate, FUNDING_INTERVAL_HOURS, next_ns, recv_ts_ns, recv_ts_ns)
+        return self.funding(iid, rate, FUNDING_INTERVAL_HOURS, next_ns, recv_ts_ns, recv_ts_ns)
 
     def _all_dexs(self, d: _AllDexs, recv_ts_ns: int) -> Parsed:
         universe = self.universe

@@ -67,7 +67,6 @@ from typing import ClassVar, TypeVar
 import msgspec
 
 from arbsniper.instruments import InstrumentError, SymbolMap, parse_instrument
-from arbsniper.model import Funding
 from arbsniper.venues.base import DEMO_BASES, NOTHING, PONG, FrameError, Heartbeat, Parsed, Venue, VenueInfo
 from arbsniper.venues.book import L2Book
 from arbsniper.venues.metadata import (
@@ -447,7 +446,7 @@ class Okx(Venue):
             interval_h = meta.funding_interval_hours if meta is not None else 0.0
         ts = f.ts * 1_000_000 if f.ts else recv_ts_ns
         rate: float = f.fundingRate
-        return Parsed((Funding(self.venue_id, iid, rate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns),))
+        return Parsed((self.funding(iid, rate, interval_h, f.fundingTime * 1_000_000, ts, recv_ts_ns),))
 
     def _on_books(self, native: str, action: str | None, data: list[_BookData], recv_ts_ns: int) -> Parsed:
         hit = self._scale.get(native) or self._lookup(native)

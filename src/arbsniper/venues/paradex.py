@@ -568,7 +568,7 @@ class Paradex(Venue):
     def _funding(self, iid: int, rate: float, hours: float, ts_ns: int, recv_ts_ns: int) -> Funding:
         if not -1.0 < rate < 1.0:
             raise FrameError(f"paradex: absurd funding rate {rate} for {self.native_of(iid)}")
-        return Funding(self.venue_id, iid, rate, hours, 0, ts_ns, recv_ts_ns)  # continuous: no next time
+        return self.funding(iid, rate, hours, 0, ts_ns, recv_ts_ns)  # continuous: no next time
 
 
 def _apply_levels(setter: Callable[[float, float], None], frame: bytes, off: int, length: int, count: int) -> None:

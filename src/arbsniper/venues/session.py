@@ -340,6 +340,9 @@ class VenueSession:
                     self._connect_warn.warning("connect", f"{self._label}: cannot connect",
                                                reason=reason, attempts=failures, retry_in_s=f"{delay:.1f}")
                 await asyncio.sleep(delay)
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # a cancellation some await swallowed
+                    raise asyncio.CancelledError
         finally:
             for task in list(self._tasks):
                 task.cancel()
@@ -374,20 +377,24 @@ class VenueSession:
             if not self._heartbeat_fixed:
                 self.heartbeat = venue.heartbeat()  # KuCoin's ping rule comes with each token
             url = venue.ws_url()
-            transport, _ = await asyncio.wait_for(
-                picows.ws_connect(
+            # asyncio.timeout, not wait_for: 3.11's wait_for swallows a cancellation that arrives
+            # as the connect completes, and the cancelled session would go on reconnecting.
+            async with asyncio.timeout(self.connect_timeout_s):
+                transport, _ = await picows.ws_connect(
                     lambda: _Listener(self),
                     url,
                     enable_auto_pong=False,
                     websocket_handshake_timeout=self.connect_timeout_s,
                     max_frame_size=64 * 1024 * 1024,
-                ),
-                self.connect_timeout_s,
-            )
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             return f"connect failed: {type(exc).__name__}: {exc}", False
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():  # cancelled while a library call swallowed it
+            transport.disconnect(graceful=False)
+            raise asyncio.CancelledError
         self._transport = transport
         st = self.stats
         st.connects += 1
@@ -575,10 +582,12 @@ class VenueSession:
                 self.tap.rest(venue.name, self.tap_market, recv_ns, path, body.decode("utf-8", "replace"))
             try:
                 parsed = venue.apply_snapshot(iid, body, recv_ns)
-            except FrameError as exc:
+            except Exception as exc:  # a rejected body (FrameError, nesting, bad UTF-8) is a failed fetch: retry
                 self.stats.bad_frames += 1
-                self.stats.last_bad_frame = f"snapshot: {exc}"
-                return
+                self.stats.last_bad_frame = f"snapshot: {type(exc).__name__}: {exc}"
+                log.warning("%s: snapshot %s rejected (%s), retrying", self._label, url, exc)
+                await asyncio.sleep(self.policy.delay(attempt, self.rng))
+                continue
             self._emit(parsed.events)
             if parsed.resyncs:
                 # This fetch is over: a snapshot too old for the buffered deltas must be fetched again.

@@ -9,6 +9,12 @@ Embedded mode (``arbsniper run``) mounts it on the app's own signal fan-out; dis
 (``arbsniper dashboard``) feeds it from Redis. The server binds 127.0.0.1 by default; when a
 token is set every request must present it (``?token=`` once, which sets a cookie;
 ``Authorization: Bearer``; or the cookie).
+
+Before the token, ``HostGate`` stops what a web page the user visits could do: DNS rebinding
+(a request naming another host, ``Host: evil.example``, answered by our loopback server) and a
+cross-site WebSocket or socket.io connection reading the live feed. Bound to loopback, only
+loopback Host names (plus ``web.allowed_hosts``) are answered; ``/ws`` and ``/socket.io/`` accept
+only their own origin (plus ``web.allowed_origins``) on every bind.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Awaitable, Callable
 from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 import orjson
@@ -84,6 +90,71 @@ def check_bind(host: str, token: str | None) -> None:
     if not is_loopback(host) and not token:
         raise WebError(f"--host {host} exposes the dashboard beyond this machine: set a token "
                        "(--token or ARBSNIPER_WEB_TOKEN)")
+
+
+def _host_name(host_header: str) -> str:
+    """``[::1]:8000`` -> ``::1``, ``Localhost:8000`` -> ``localhost``."""
+    h = host_header.strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+class HostGate:
+    """Answers only requests naming an allowed host, and WebSockets / socket.io from an allowed origin.
+
+    ``loopback``: the server is bound to loopback, so Host must be a loopback name (a DNS
+    rebinding page names its own host) or one of ``allowed_hosts``; on a wider bind an empty
+    ``allowed_hosts`` lets any Host through (the token guards it). ``/ws`` and ``/socket.io/``
+    need an ``Origin`` equal to the request's own (scheme aside) or listed in ``allowed_origins``:
+    a browser always sends it on a WebSocket, so a cross-site page is refused; a non-browser
+    client sending none is let through.
+    """
+
+    def __init__(self, app: ASGIApp, loopback: bool, allowed_hosts: list[str], allowed_origins: list[str]) -> None:
+        self.app = app
+        self.loopback = loopback
+        self.hosts = {h.lower() for h in allowed_hosts}
+        self.origins = {o.lower().rstrip("/") for o in allowed_origins}
+
+    def _host_ok(self, host: str) -> bool:
+        name = _host_name(host)
+        if name in self.hosts:
+            return True
+        if self.loopback:
+            return bool(name) and is_loopback(name)
+        return not self.hosts
+
+    def _origin_ok(self, origin: str, host: str) -> bool:
+        o = origin.lower().rstrip("/")
+        return o in self.origins or (o != "null" and urlsplit(o).netloc == host.strip().lower())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host, origin = "", None
+        for k, v in scope.get("headers", ()):
+            if k == b"host":
+                host = v.decode("latin-1")
+            elif k == b"origin":
+                origin = v.decode("latin-1")
+        why = ""
+        if not self._host_ok(host):
+            why = f"Host {host!r} is not served here (web.allowed_hosts)"
+        elif ((scope["type"] == "websocket" or scope.get("path", "").startswith("/socket.io"))
+              and origin is not None and not self._origin_ok(origin, host)):
+            why = f"Origin {origin!r} is not this dashboard (web.allowed_origins)"
+        if not why:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": why[:120]})
+            return
+        body = orjson.dumps({"error": f"forbidden: {why}"})
+        await send({"type": "http.response.start", "status": 403,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 class TokenGate:
@@ -161,8 +232,10 @@ def sqlite_history(path: Path) -> HistorySource:
     return recent
 
 
-def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str | None = None) -> ASGIApp:
-    """The dashboard as one ASGI app (Starlette routes + socket.io), behind the token gate if set."""
+def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str | None = None,
+               bind_host: str = "127.0.0.1") -> ASGIApp:
+    """The dashboard as one ASGI app (Starlette routes + socket.io), behind the host / origin gate
+    and the token gate if set."""
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
@@ -254,7 +327,8 @@ def create_app(hub: Hub, status: Status, history: HistorySource, *, token: str |
     app: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=starlette, socketio_path="socket.io")
     if token:
         app = TokenGate(app, token)
-    return app
+    web = hub.web
+    return HostGate(app, is_loopback(bind_host), list(web.allowed_hosts), list(web.allowed_origins))
 
 
 class WebServer:
@@ -319,7 +393,7 @@ def mount_embedded(pipeline: Pipeline, host: str, port: int, token: str | None) 
               stats=lambda: pipeline_counters(pipeline), pnl=pnl)
     status = Status(hub, pipeline=pipeline)
     history = sqlite_history(pipeline.history_file) if pipeline.history_enabled else memory_history(hub)
-    server = WebServer(create_app(hub, status, history, token=token), host, port)
+    server = WebServer(create_app(hub, status, history, token=token, bind_host=host), host, port)
     pipeline.add_consumer("web", lambda sub: server.serve(hub, sub))
     log.info("dashboard at %s", server.url)
     return server
@@ -340,7 +414,8 @@ class Dashboard:
         self.hub = Hub(mode="distributed", web=config.web, detector=config.detector)
         self.alerter = Alerter(config.alerts) if config.alerts.urls else None
         self.status = Status(self.hub, source=self.source, alerter=self.alerter)
-        self.server = WebServer(create_app(self.hub, self.status, self.source.recent, token=token), host, port)
+        self.server = WebServer(create_app(self.hub, self.status, self.source.recent, token=token, bind_host=host),
+                                host, port)
         self.url = self.server.url
         self._stop = asyncio.Event()
         log.info("dashboard at %s (signals from %s)", self.url, self.source.stats()["url"])

@@ -52,7 +52,6 @@ from typing import ClassVar, NamedTuple
 import msgspec
 
 from arbsniper.instruments import InstrumentError, parse_instrument
-from arbsniper.model import Funding
 from arbsniper.venues.base import NOTHING, FrameError, Parsed
 from arbsniper.venues.book import L2Book, valid_level
 from arbsniper.venues.kucoin.common import (
@@ -281,7 +280,7 @@ class KuCoinFutures(KuCoinVenue[_Change]):
                 raise FrameError(f"kucoin: absurd funding rate {f.fundingRate} for {native}")
             ts = ts_ns(f.timestamp) if f.timestamp else recv_ts_ns
             hours = self.funding_interval_hours(native, f.granularity)
-            return Parsed((Funding(self.venue_id, iid, f.fundingRate, hours, 0, ts, recv_ts_ns),))
+            return Parsed((self.funding(iid, f.fundingRate, hours, 0, ts, recv_ts_ns),))
         if channel in _DEPTH_CHANNELS:
             return self.depth_snapshot(iid, native, env.data, recv_ts_ns)
         raise FrameError(f"kucoin: unexpected topic {env.topic!r}")
