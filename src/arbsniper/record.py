@@ -166,7 +166,6 @@ class Recorder:
 
     def open(self) -> None:
         path = self._next_path()
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open_text(path, "w")
         self.files.append(path)
         self._file_bytes = 0

@@ -65,7 +65,7 @@ def test_replay_counts_damaged_lines_and_rejected_frames_with_line_numbers_and_g
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")
     bad: list[tuple[int, str]] = []
-    st = replay(path, Config(), lambda s: None, lambda n, why: bad.append((n, why)))
+    st = replay(path, Config(), lambda s: None, on_bad=lambda n, why: bad.append((n, why)))
     assert [n for n, _ in bad] == [2, 3, 4, 5]
     assert st.bad_frames == 4 and st.records == 3 and st.frames == 3 and st.events > 0
 
