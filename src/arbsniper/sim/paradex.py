@@ -41,7 +41,7 @@ from urllib.parse import parse_qs, urlsplit
 import picows
 
 from arbsniper.instruments import parse_instrument
-from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt
+from arbsniper.sim.server import SimConnection, SimVenueServer, diff_levels, fmt, writable
 from arbsniper.sim.synthetic import BASE_PRICES, Listing, SimBook, SimFunding
 from arbsniper.venues import paradex_sbe as sbe
 from arbsniper.venues.metadata import DELISTED, HALTED, PRELAUNCH, TRADING
@@ -84,7 +84,7 @@ def _m(x: float) -> int:
 def _send_binary(conn: SimConnection, data: bytes) -> None:
     """``SimConnection.send`` for a binary frame (same silent / delay faults)."""
     t = conn.transport
-    if t is None or t.is_disconnected:
+    if t is None or not writable(t):
         return
     server = conn.server
     if server.faults.silent:
@@ -98,7 +98,7 @@ def _send_binary(conn: SimConnection, data: bytes) -> None:
 
 
 def _send_binary_now(t: picows.WSTransport, data: bytes) -> None:
-    if not t.is_disconnected:
+    if writable(t):
         t.send(picows.WSMsgType.BINARY, data)
 
 

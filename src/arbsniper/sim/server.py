@@ -65,7 +65,7 @@ class SimConnection:
     def send(self, text: str | bytes) -> None:
         """Send a text frame, honouring the silent and delay faults."""
         t = self.transport
-        if t is None or not _writable(t):
+        if t is None or not writable(t):
             return
         faults = self.server.faults
         if faults.silent:
@@ -82,21 +82,23 @@ class SimConnection:
         t = self.transport
         if t is None:
             return
-        if code is None:
+        if code is None or not writable(t):  # no close frame to a client already gone
             t.disconnect(graceful=False)
         else:
             t.send_close(picows.WSCloseCode(code), reason.encode())
             t.disconnect()
 
 
-def _writable(t: picows.WSTransport) -> bool:
+def writable(t: picows.WSTransport) -> bool:
     """Still connected: a client that went away (its run stopped) is not written to, which would
-    make the socket layer warn "write() called after connection lost"."""
+    make the socket layer warn "write() called after connection lost". ``is_disconnected`` alone
+    is not enough: it turns true only when the loss is delivered (a later loop turn), while the
+    socket transport is already closing; a venue streaming frames (Paradex) writes in between."""
     return not t.is_disconnected and not t.underlying_transport.is_closing()
 
 
 def _send_later(t: picows.WSTransport, data: bytes) -> None:
-    if _writable(t):
+    if writable(t):
         t.send(picows.WSMsgType.TEXT, data)
 
 
@@ -122,7 +124,7 @@ class _Listener(picows.WSListener):
             server.on_message(conn, server.messages_received[-1])
         elif mt is picows.WSMsgType.PING:
             server.pings_received += 1
-            if not (server.faults.mute_pongs or server.faults.silent):
+            if not (server.faults.mute_pongs or server.faults.silent) and writable(transport):
                 transport.send_pong(frame.get_payload_as_bytes())
         elif mt is picows.WSMsgType.PONG:
             server.pongs_received += 1
@@ -224,7 +226,7 @@ class SimVenueServer:
             if self.faults.mute_pongs or self.faults.silent:
                 continue
             for conn in list(self.connections):
-                if conn.transport is not None and _writable(conn.transport):
+                if conn.transport is not None and writable(conn.transport):
                     conn.transport.send_ping(b"sim")
 
     async def _timer_loop(self, interval: float) -> None:

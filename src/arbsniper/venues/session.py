@@ -188,9 +188,10 @@ class _Listener(picows.WSListener):
                 if frame.last_in_buffer and s._books:
                     s._flush_books()
         elif mt is picows.WSMsgType.PING:
-            # Answer with a copy of the payload, as Binance and Paradex require.
-            transport.send_pong(frame.get_payload_as_bytes())
-            s.stats.pongs_sent += 1
+            # Answer with a copy of the payload, as Binance and Paradex require (not on a closing socket).
+            if not transport.underlying_transport.is_closing():
+                transport.send_pong(frame.get_payload_as_bytes())
+                s.stats.pongs_sent += 1
         elif mt is picows.WSMsgType.PONG:
             s.last_pong_ns = now
         elif mt is picows.WSMsgType.CLOSE:
@@ -465,9 +466,11 @@ class VenueSession:
         return iid
 
     def send(self, text: str) -> None:
-        """Send one text frame on the current connection (dropped when there is none)."""
-        if self._transport is not None and not self._transport.is_disconnected:
-            self._transport.send(picows.WSMsgType.TEXT, text.encode())
+        """Send one text frame on the current connection (dropped when there is none, or when it is
+        closing: its loss reaches ``is_disconnected`` a loop turn after the socket closed)."""
+        t = self._transport
+        if t is not None and not t.is_disconnected and not t.underlying_transport.is_closing():
+            t.send(picows.WSMsgType.TEXT, text.encode())
 
     async def _watch(self, transport: picows.WSTransport) -> tuple[str, bool]:
         venue = self.venue
@@ -497,7 +500,8 @@ class VenueSession:
                         ping_pending_since = 0
                     if ping_pending_since and now - ping_pending_since > timeout_ns:
                         return f"no pong within {hb.timeout_s:g}s", False
-                    if now - last_ping_ns >= interval_ns:
+                    # A closing socket gets no ping: its loss reaches ``disconnected`` next turn.
+                    if now - last_ping_ns >= interval_ns and not transport.underlying_transport.is_closing():
                         last_ping_ns = now
                         if not ping_pending_since:
                             ping_pending_since = now
