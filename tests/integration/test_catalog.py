@@ -215,6 +215,7 @@ async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str, ma
         await asyncio.sleep(1.0)
         assert eth not in quotes and quotes  # the other instrument still streams
         assert server.connections_total == 1  # on the same connection: no reconnect hid it
+        assert (session.stats.bad_frames, session.stats.last_bad_frame) == (0, "")  # every ack understood
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
