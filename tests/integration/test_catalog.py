@@ -25,6 +25,7 @@ from arbsniper.sim import binance as sim_binance
 from arbsniper.sim import okx as sim_okx
 from arbsniper.sim.exchange import Simulator
 from arbsniper.sim.launch import SimulatedVenues
+from arbsniper.sim.server import SimVenueServer
 from arbsniper.venues import REGISTRY
 from arbsniper.venues.catalog import CACHED, LIVE, Catalog, MarketListing, fetch_listing
 from arbsniper.venues.catalog import DOWN as LISTING_DOWN
@@ -167,20 +168,34 @@ def test_parse_reads_contract_sizes_from_the_cached_listing(tmp_path: Path) -> N
     assert bare.stdout == "" and "no cached okx perp listing" in bare.stderr and "1 bad" in bare.stderr
 
 
-@pytest.mark.parametrize("venue", ["binance", "bybit", "okx", "bitget"])
-async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str) -> None:
+# The quote (and settlement) each venue lists its spot pairs and perpetuals in.
+_SUFFIX = {"coinbase": {"spot": "/USD", "perp": "/USD:USD"}, "hyperliquid": {"spot": "/USDC", "perp": "/USDC:USDC"},
+           "paradex": {"perp": "/USD:USDC"}}
+_MARKETS = [(v, m) for v in REGISTRY for m in REGISTRY[v].markets]
+
+
+def _eth_channels(server: SimVenueServer) -> list[str]:
+    """ETH's channels the simulator still sends on (Coinbase's heartbeats are the connection's)."""
+    return [k for c in server.connections for k in c.subs if "ETH" in k.upper() and not k.startswith("heartbeats:")]
+
+
+@pytest.mark.parametrize(("venue", "market"), _MARKETS, ids=[f"{v}-{m}" for v, m in _MARKETS])
+async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str, market: str) -> None:
+    """The venue's own unsubscribe on the live connection: its simulator stops that instrument's
+    channels (as the venue would), the other instrument keeps streaming, nothing reconnects."""
+    suffix = _SUFFIX.get(venue, {"spot": "/USDT", "perp": "/USDT:USDT"})[market]
     make = importlib.import_module(f"arbsniper.sim.{venue}").listing
-    listings = [make("BTC/USDT:USDT", 97_000.0), make("ETH/USDT:USDT", 3_400.0)]
+    listings = [make("BTC" + suffix, 97_000.0), make("ETH" + suffix, 3_400.0)]
     sim = Simulator(listings, demo=DemoConfig(updates_per_s=2000.0), seed=4, venues=[venue])
     await sim.start()
     try:
-        cls = REGISTRY[venue].markets["perp"]
+        cls = REGISTRY[venue].markets[market]
         rest = sim.urls()[venue][1]
         symbols = SymbolMap()
         async with aiohttp.ClientSession() as http:
-            metas = await fetch_listing(cls, "perp", rest, http)
-        session = VenueSession(cls("perp", symbols, metas, base_url=sim.urls()[venue][0], rest_url=rest))
-        eth = symbols.instrument_id("ETH/USDT:USDT")
+            metas = await fetch_listing(cls, market, rest, http)
+        session = VenueSession(cls(market, symbols, metas, base_url=sim.urls()[venue][0], rest_url=rest))
+        eth = symbols.instrument_id("ETH" + suffix)
         quotes: list[int] = []
         task = asyncio.create_task(session.run(lambda e: quotes.append(e.instrument) if type(e) is Quote else None))
         for _ in range(200):
@@ -188,11 +203,19 @@ async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str) ->
                 break
             await asyncio.sleep(0.05)
         assert eth in quotes
-        assert session.unsubscribe("ETH/USDT:USDT", "instrument_halted: test") == eth
+        assert session.unsubscribe("ETH" + suffix, "instrument_halted: test") == eth
+        server = sim.servers[venue]
+        for _ in range(100):  # the venue has taken the unsubscribe (paced) off every channel
+            if not _eth_channels(server):
+                break
+            await asyncio.sleep(0.05)
+        assert _eth_channels(server) == []
         await asyncio.sleep(0.5)  # what was in flight arrives
         quotes.clear()
         await asyncio.sleep(1.0)
         assert eth not in quotes and quotes  # the other instrument still streams
+        assert server.connections_total == 1  # on the same connection: no reconnect hid it
+        assert (session.stats.bad_frames, session.stats.last_bad_frame) == (0, "")  # every ack understood
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -246,8 +246,9 @@ class Venue(MetadataSource):
     # ---- halts and delistings (metadata refresh, cold path) -----------------------------------
 
     def unsubscribe_messages(self, instrument_id: int) -> list[str]:
-        """Frames that stop the venue sending one instrument's channels; default none (the
-        instrument is still dropped locally: see ``remove_instrument``)."""
+        """The venue's own requests that stop it sending one instrument's channels on the live
+        connection (every venue has them); none here: it is then only dropped locally (see
+        ``remove_instrument``) and streams until the next connection."""
         return []
 
     def remove_instrument(self, instrument: str) -> int | None:

@@ -414,6 +414,12 @@ class Coinbase(Venue):
         p = [self.native_of(instrument_id)]
         return [self._sub("unsubscribe", "level2", p), self._sub("subscribe", "level2", p)]
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """One ``unsubscribe`` per product channel (the venue takes one channel a message);
+        heartbeats stay: they are the connection's, not the product's."""
+        p = [self.native_of(instrument_id)]
+        return [self._sub("unsubscribe", channel, p) for channel in CHANNELS]
+
     def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._seq = None
         return super().on_connected(recv_ts_ns)

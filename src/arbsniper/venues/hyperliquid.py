@@ -257,6 +257,14 @@ class _HyperliquidMarket(Venue):
             for kind in self.subscription_types
         ]
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """The subscribe requests of one coin again with ``"method":"unsubscribe"`` (one each)."""
+        coin = self.native_of(instrument_id)
+        return [
+            f'{{"method":"unsubscribe","subscription":{{"type":"{kind}","coin":"{coin}"}}}}'
+            for kind in self.subscription_types
+        ]
+
     # --- parsing ------------------------------------------------------------------------------
 
     def parse(self, frame: str | bytes, recv_ts_ns: int) -> Parsed:

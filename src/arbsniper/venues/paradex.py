@@ -323,13 +323,17 @@ class Paradex(Venue):
     def _rpc(self, method: str, channel: str) -> str:
         return f'{{"jsonrpc":"2.0","method":"{method}","params":{{"channel":"{channel}"}},"id":{next(self._ids)}}}'
 
+    @staticmethod
+    def _channels(market: str) -> tuple[str, ...]:
+        return (f"bbo.{market}", f"order_book.{market}.deltas", f"markets_summary.{market}")
+
     def subscribe_messages(self) -> list[str]:
         """One JSON-RPC request per channel (the method takes one), three channels per market."""
-        return [
-            self._rpc("subscribe", channel)
-            for m in self.subscribed_natives()
-            for channel in (f"bbo.{m}", f"order_book.{m}.deltas", f"markets_summary.{m}")
-        ]
+        return [self._rpc("subscribe", channel) for m in self.subscribed_natives() for channel in self._channels(m)]
+
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """One JSON-RPC ``unsubscribe`` per channel of the market (answered ``{"result":{"channel":…}}``)."""
+        return [self._rpc("unsubscribe", channel) for channel in self._channels(self.native_of(instrument_id))]
 
     def resubscribe_messages(self, instrument_id: int) -> list[str]:
         """Unsubscribe and subscribe the book again: the venue starts over with the whole book."""

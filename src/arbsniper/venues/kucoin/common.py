@@ -228,8 +228,8 @@ class KuCoinVenue(Venue, Generic[_D]):
         interval_s = server.pingInterval / 1000.0
         self._heartbeat = Heartbeat("json", interval_s, interval_s + server.pingTimeout / 1000.0, PING)
 
-    def subscribe_frame(self, topic: str) -> str:
-        return f'{{"id":{next(self._ids)},"type":"subscribe","topic":"{topic}","privateChannel":false,"response":true}}'
+    def subscribe_frame(self, topic: str, kind: str = "subscribe") -> str:
+        return f'{{"id":{next(self._ids)},"type":"{kind}","topic":"{topic}","privateChannel":false,"response":true}}'
 
     def snapshot_path(self, instrument_id: int) -> str | None:
         return self.snapshot_prefix + self.native_of(instrument_id)

@@ -241,6 +241,11 @@ class KuCoinFutures(KuCoinVenue[_Change]):
     def subscribe_messages(self) -> list[str]:
         return [self.subscribe_frame(topic) for topic in batched_topics(CHANNELS, self.subscribed_natives())]
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """One ``unsubscribe`` per channel for the one symbol, acked like a subscribe."""
+        native = self.native_of(instrument_id)
+        return [self.subscribe_frame(f"{channel}:{native}", "unsubscribe") for channel in CHANNELS]
+
     def scale(self, native: str) -> Scale:
         scale = self._scales.get(native)
         if scale is None:

@@ -243,6 +243,11 @@ class KuCoinSpot(KuCoinVenue[_Increment]):
     def subscribe_messages(self) -> list[str]:
         return [self.subscribe_frame(topic) for topic in batched_topics(CHANNELS, self.subscribed_natives())]
 
+    def unsubscribe_messages(self, instrument_id: int) -> list[str]:
+        """One ``unsubscribe`` per channel for the one symbol, acked like a subscribe."""
+        native = self.native_of(instrument_id)
+        return [self.subscribe_frame(f"{channel}:{native}", "unsubscribe") for channel in CHANNELS]
+
     def on_connected(self, recv_ts_ns: int) -> Parsed:
         self._bridge.clear()
         return super().on_connected(recv_ts_ns)
