@@ -107,7 +107,9 @@ def _listings(venue: str, market: str, n: int) -> list[Listing]:
     return [_LISTING[venue](name, 100.0) for name in names]
 
 
-def _refused(text: str) -> bool:
+def _refused(text: str | bytes) -> bool:
+    if isinstance(text, bytes):  # a binary frame (Paradex SBE market data): data, never a refusal
+        return False
     return '"error"' in text or '"success":false' in text
 
 
