@@ -186,7 +186,7 @@ async def test_unsubscribe_stops_the_venue_sending_the_instrument(venue: str, ma
     suffix = _SUFFIX.get(venue, {"spot": "/USDT", "perp": "/USDT:USDT"})[market]
     make = importlib.import_module(f"arbsniper.sim.{venue}").listing
     listings = [make("BTC" + suffix, 97_000.0), make("ETH" + suffix, 3_400.0)]
-    sim = Simulator(listings, demo=DemoConfig(updates_per_s=2000.0), seed=4, venues=[venue])
+    sim = Simulator(listings, demo=DemoConfig(updates_per_s=2000.0, dislocation_every_s=1e9, stale_every_s=1e9, crossed_every_s=1e9), seed=4, venues=[venue])
     await sim.start()
     try:
         cls = REGISTRY[venue].markets[market]
