@@ -113,6 +113,10 @@ def test_dashboard_at_four_screen_sizes_filter_groups_and_pages(demo: str, tmp_p
             labels = page.locator("#pnl label").all_inner_texts()
             assert any(x.upper().endswith("THIS SESSION") for x in labels)
             assert any(x.upper().endswith("ALL TIME") for x in labels), labels
+            # the paper trader may not have filled yet at this point of the run: wait for its first trade
+            page.wait_for_function(
+                "() => { const c = document.querySelector('#trades tbody tr td'); return c && /^t\\d+/.test(c.innerText); }",
+                timeout=30_000)
             trade = page.locator("#trades tbody tr").first.locator("td").all_inner_texts()
             assert re.match(r"t\d+", trade[0]) and "@" in trade[2], trade
 
