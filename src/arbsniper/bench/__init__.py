@@ -77,18 +77,11 @@ def _distributed(args: argparse.Namespace) -> object:
     """The distributed figures (``bench --distributed``'s own function), or why there are none."""
     from arbsniper.bench import distributed
 
-    server = tmp = None
     try:
-        server, url, tmp = distributed._start_redis_server()
-        return [distributed.bench_distributed_once(t, url, args.rate, args.seconds) for t in ("ipc", "tcp")]
+        with distributed.redis_server() as url:
+            return [distributed.bench_distributed_once(t, url, args.rate, args.seconds) for t in ("ipc", "tcp")]
     except (RuntimeError, OSError) as exc:
         return {"error": str(exc)}
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
-        if tmp is not None:
-            tmp.cleanup()
 
 
 def _print_scale() -> int:

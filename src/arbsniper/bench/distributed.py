@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from arbsniper.bench.engine import percentile
@@ -108,6 +110,21 @@ def _engine_child(conn: Any, config_data: dict[str, Any], endpoint: str, redis_u
     out["stats"] = {"processed": sum(service.processed.values()), "signals": sum(service.signals.values()),
                     "redis": service.redis.stats()}
     conn.send(out)
+
+
+@contextlib.contextmanager
+def redis_server(url: str | None = None) -> Iterator[str]:
+    """The Redis to benchmark against: ``url`` as given, or a throwaway ``redis-server`` (stopped after)."""
+    if url:
+        yield url
+        return
+    proc, started, tmp = _start_redis_server()
+    try:
+        yield started
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        tmp.cleanup()
 
 
 def _start_redis_server() -> tuple[Any, str, Any]:
@@ -230,28 +247,18 @@ def _clear_prefix(url: str, prefix: str) -> None:
 def run_distributed_bench(args: argparse.Namespace) -> int:
     """``arbsniper bench --distributed``: receive → Redis latency over ZeroMQ ipc and/or tcp."""
     transports = ("ipc", "tcp") if args.transport == "both" else (args.transport,)
-    server = tmp = None
     try:
-        if args.redis:
-            url = args.redis
-        else:
-            server, url, tmp = _start_redis_server()
-        version = _redis_version(url)
-        if not args.json:
-            print(f"distributed: ingest (synthetic market, {args.rate:g} updates/s) → ZeroMQ → engine → Redis "
-                  f"{version}, {args.seconds:g} s per transport (first {DIST_WARMUP_S:g} s not counted) ...",
-                  file=sys.stderr)
-        results = [bench_distributed_once(t, url, args.rate, args.seconds) for t in transports]
-        shards = bench_shards(url)
+        with redis_server(args.redis) as url:
+            version = _redis_version(url)
+            if not args.json:
+                print(f"distributed: ingest (synthetic market, {args.rate:g} updates/s) → ZeroMQ → engine → Redis "
+                      f"{version}, {args.seconds:g} s per transport (first {DIST_WARMUP_S:g} s not counted) ...",
+                      file=sys.stderr)
+            results = [bench_distributed_once(t, url, args.rate, args.seconds) for t in transports]
+            shards = bench_shards(url)
     except RuntimeError as exc:
         print(f"arbsniper bench: {exc}", file=sys.stderr)
         return 2
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(10)
-        if tmp is not None:
-            tmp.cleanup()
     if args.json:
         print(json.dumps({"redis_version": version, "runs": results, "shards": shards}))
         return 0
